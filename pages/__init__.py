@@ -1,0 +1,1 @@
+"""Streamlit pages of the Runlens app; shared page helpers live in ``pages.ui``."""

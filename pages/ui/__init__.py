@@ -1,0 +1,1 @@
+"""Helpers shared by the app's pages: cached store access and common widgets."""

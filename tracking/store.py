@@ -1,0 +1,695 @@
+"""The run store: SQLAlchemy over SQLite by default, PostgreSQL for teams.
+
+Writes are short transactions. On SQLite the database runs in WAL mode with
+a busy timeout, and every write transaction starts with ``BEGIN IMMEDIATE`` so
+that two writers queue on the lock instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import create_engine, event, func, inspect, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from tracking import schema
+from tracking.errors import StoreError
+from tracking.values import dumps, loads
+
+logger = logging.getLogger(__name__)
+
+STORE_ENV = "RUNLENS_STORE"
+ARTIFACTS_ENV = "RUNLENS_ARTIFACTS"
+DEFAULT_FOLDER = "runlens"
+DATABASE_FILE = "runlens.db"
+
+# A running run whose heartbeat is older than this reads as crashed. The
+# writer beats every HEARTBEAT_SECONDS, so a live run is never close to it.
+CRASH_AFTER_SECONDS = 120.0
+HEARTBEAT_SECONDS = 10.0
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+
+# SQLite allows 32,766 bound parameters a statement; PostgreSQL 65,535.
+_IN_CHUNK = 900
+
+
+def _package_version() -> str:
+    try:
+        return version("runlens")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def resolve_location(location: str | os.PathLike | None = None) -> tuple[str, Path]:
+    """Return the SQLAlchemy URL and the artifacts folder for a store location.
+
+    ``location`` is a folder path or a SQLAlchemy URL. Without it the
+    ``RUNLENS_STORE`` environment variable is read, then ``./runlens`` is used.
+    """
+    if location is None:
+        location = os.environ.get(STORE_ENV) or DEFAULT_FOLDER
+    text = os.fspath(location)
+
+    if "://" in text:
+        return text, _artifacts_for_url(text)
+
+    folder = Path(text).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(
+            f"store location {str(folder)!r} is a file, not a folder. Give a "
+            f"folder (Runlens keeps {DATABASE_FILE} and artifacts/ in it) or a "
+            "SQLAlchemy URL such as sqlite:///path/to/file.db"
+        )
+    return f"sqlite:///{folder / DATABASE_FILE}", folder / "artifacts"
+
+
+def _artifacts_for_url(url: str) -> Path:
+    configured = os.environ.get(ARTIFACTS_ENV)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        database = Path(url[len("sqlite:///") :]).expanduser().resolve()
+        return database.parent / "artifacts"
+    # NOTE: agents on several machines need this folder on a shared file
+    # system; set RUNLENS_ARTIFACTS to it.
+    return (Path(DEFAULT_FOLDER) / "artifacts").resolve()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite would
+        # otherwise defer it and upgrade locks mid-transaction).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(
+            f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}"
+        )
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get("write", False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+class RunStore:
+    """Read and write access to one Runlens store.
+
+    Parameters
+    ----------
+    location : str or path, optional
+        A folder or a SQLAlchemy URL; see :func:`resolve_location`.
+    crash_after : float
+        Seconds without a heartbeat after which a running run reads as crashed.
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike | None = None,
+        *,
+        crash_after: float = CRASH_AFTER_SECONDS,
+    ):
+        self.url, self.artifact_root = resolve_location(location)
+        self.crash_after = crash_after
+        self.engine = self._create_engine()
+        self._create_schema()
+
+    def __repr__(self) -> str:
+        return f"RunStore({self.display_url!r})"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for showing to users."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def _create_engine(self) -> Engine:
+        if self.url.startswith("sqlite"):
+            database = self.url.split(":///", 1)[-1]
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                self.url,
+                connect_args={
+                    "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                    "check_same_thread": False,
+                },
+                poolclass=NullPool if database == ":memory:" else None,
+            )
+            _configure_sqlite(engine)
+            return engine
+        try:
+            return create_engine(
+                self.url, pool_size=5, max_overflow=5, pool_pre_ping=True
+            )
+        except Exception as exc:  # noqa: BLE001 - any driver or URL error
+            raise StoreError(
+                f"cannot open store {self.url!r}: {exc}. Check the URL in "
+                f"{STORE_ENV} and that its database driver is installed."
+            ) from exc
+
+    def write(self):
+        """Open a write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        return self.engine.connect().execution_options(write=True)
+
+    def _create_schema(self) -> None:
+        try:
+            with self.write() as conn, conn.begin():
+                if self.dialect == "postgresql":
+                    # Serialise first starts of many processes on one database.
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72410601)")
+                self._check_existing(conn)
+                schema.metadata.create_all(conn, checkfirst=True)
+                found = conn.execute(select(schema.schema_version.c.version)).first()
+                if found is None:
+                    conn.execute(
+                        schema.schema_version.insert().values(
+                            version=schema.SCHEMA_VERSION,
+                            written_by=_package_version(),
+                        )
+                    )
+        except StoreError:
+            raise
+        except (OperationalError, DBAPIError) as exc:
+            raise StoreError(
+                f"cannot open store {self.display_url!r}: {exc.orig}. "
+                "Check that the path or server is reachable and writable."
+            ) from exc
+
+    def _check_existing(self, conn: Connection) -> None:
+        tables = set(inspect(conn).get_table_names())
+        if schema.schema_version.name in tables:
+            found = conn.execute(select(schema.schema_version.c.version)).first()
+            if found is not None and found.version > schema.SCHEMA_VERSION:
+                raise StoreError(
+                    f"store {self.display_url!r} has schema version {found.version}, "
+                    f"written by a newer Runlens; this Runlens reads version "
+                    f"{schema.SCHEMA_VERSION}. Upgrade Runlens to open it."
+                )
+            return
+        if self.dialect == "sqlite" and tables:
+            raise StoreError(
+                f"{self.display_url!r} is a SQLite database of another program "
+                f"(tables: {', '.join(sorted(tables)[:5])}). Runlens will not "
+                "write into it; choose an empty folder for the store."
+            )
+
+    # Writing runs
+
+    def ensure_project(self, conn: Connection, name: str) -> int:
+        found = conn.execute(
+            select(schema.projects.c.pk).where(schema.projects.c.name == name)
+        ).first()
+        if found is not None:
+            return found.pk
+        result = conn.execute(
+            schema.projects.insert().values(name=name, created_at=time.time())
+        )
+        return result.inserted_primary_key[0]
+
+    def create_run(
+        self,
+        *,
+        project: str,
+        run_id: str,
+        name: str | None,
+        config: dict[str, Any],
+        tags: Sequence[str],
+        notes: str | None,
+        group: str | None,
+        job_type: str | None,
+        sweep_id: str | None = None,
+    ) -> int:
+        """Insert a new running run and return its primary key."""
+        now = time.time()
+        try:
+            with self.write() as conn, conn.begin():
+                project_pk = self.ensure_project(conn, project)
+                if name is None:
+                    count = conn.execute(
+                        select(func.count())
+                        .select_from(schema.runs)
+                        .where(schema.runs.c.project_pk == project_pk)
+                    ).scalar_one()
+                    name = _default_run_name(run_id, count + 1)
+                result = conn.execute(
+                    schema.runs.insert().values(
+                        project_pk=project_pk,
+                        run_id=run_id,
+                        name=name,
+                        state="running",
+                        created_at=now,
+                        heartbeat_at=now,
+                        config=dumps(config),
+                        summary="{}",
+                        tags=dumps(list(tags)),
+                        notes=notes,
+                        group_name=group,
+                        job_type=job_type,
+                        sweep_id=sweep_id,
+                    )
+                )
+                return result.inserted_primary_key[0]
+        except IntegrityError as exc:
+            raise StoreError(
+                f"a run with id {run_id!r} already exists in project {project!r}; "
+                "choose another id or leave id unset"
+            ) from exc
+
+    def save_batch(
+        self,
+        run_pk: int,
+        points: list[tuple[int, str, int, float | None, float]],
+        *,
+        summary: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
+        last_step: int | None = None,
+    ) -> None:
+        """Store history points and the run's latest state in one transaction.
+
+        ``points`` are ``(run_pk, key, step, value, timestamp)`` tuples.
+        """
+        values: dict[str, Any] = {"heartbeat_at": time.time()}
+        if summary is not None:
+            values["summary"] = dumps(summary)
+        if config is not None:
+            values["config"] = dumps(config)
+        if last_step is not None:
+            values["last_step"] = last_step
+
+        with self.write() as conn, conn.begin():
+            if points:
+                self._insert_history(conn, points)
+            conn.execute(
+                update(schema.runs).where(schema.runs.c.pk == run_pk).values(**values)
+            )
+
+    def _insert_history(
+        self, conn: Connection, points: list[tuple[int, str, int, float | None, float]]
+    ) -> None:
+        if self.dialect == "sqlite":
+            # The DB-API executemany skips SQLAlchemy's per-row work, which
+            # matters at hundreds of thousands of points a second.
+            conn.exec_driver_sql(
+                "INSERT INTO runlens_history (run_pk, key, step, value, timestamp) "
+                "VALUES (?, ?, ?, ?, ?)",
+                points,
+            )
+            return
+        columns = ("run_pk", "key", "step", "value", "timestamp")
+        rows = [dict(zip(columns, row, strict=True)) for row in points]
+        conn.execute(schema.history.insert(), rows)
+
+    def finish_run(
+        self,
+        run_pk: int,
+        *,
+        exit_code: int,
+        summary: dict[str, Any],
+        config: dict[str, Any],
+    ) -> None:
+        now = time.time()
+        with self.write() as conn, conn.begin():
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.pk == run_pk)
+                .values(
+                    state="finished" if exit_code == 0 else "failed",
+                    exit_code=exit_code,
+                    finished_at=now,
+                    heartbeat_at=now,
+                    summary=dumps(summary),
+                    config=dumps(config),
+                )
+            )
+
+    def add_artifact(
+        self,
+        run_pk: int,
+        *,
+        name: str,
+        type: str,
+        format: str,
+        digest: str,
+        size: int,
+        manifest: dict[str, Any],
+    ) -> int:
+        with self.write() as conn, conn.begin():
+            result = conn.execute(
+                schema.artifacts.insert().values(
+                    run_pk=run_pk,
+                    name=name,
+                    type=type,
+                    format=format,
+                    digest=digest,
+                    size=size,
+                    manifest=dumps(manifest),
+                    created_at=time.time(),
+                )
+            )
+            return result.inserted_primary_key[0]
+
+    # Reading
+
+    def projects(self) -> pd.DataFrame:
+        """Return the projects with their run counts and latest activity."""
+        query = (
+            select(
+                schema.projects.c.name.label("project"),
+                func.count(schema.runs.c.pk).label("runs"),
+                func.max(schema.runs.c.heartbeat_at).label("last_activity"),
+            )
+            .select_from(schema.projects.outerjoin(schema.runs))
+            .group_by(schema.projects.c.name)
+            .order_by(schema.projects.c.name)
+        )
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all())
+        if frame.empty:
+            return pd.DataFrame({"project": [], "runs": [], "last_activity": []})
+        frame["last_activity"] = _to_datetime(frame["last_activity"])
+        return frame
+
+    def runs(self, project: str | None = None) -> pd.DataFrame:
+        """Return runs as a DataFrame with ``config.*`` and ``summary.*`` columns.
+
+        ``state`` reads ``crashed`` for a running run whose heartbeat is older
+        than ``crash_after`` seconds.
+        """
+        query = select(
+            schema.runs, schema.projects.c.name.label("project")
+        ).select_from(schema.runs.join(schema.projects))
+        if project is not None:
+            query = query.where(schema.projects.c.name == project)
+        query = query.order_by(schema.runs.c.created_at)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return self._runs_frame(rows)
+
+    def _runs_frame(self, rows: Sequence[Any]) -> pd.DataFrame:
+        now = time.time()
+        records = []
+        for row in rows:
+            state = row["state"]
+            if state == "running" and now - row["heartbeat_at"] > self.crash_after:
+                state = "crashed"
+            end = row["finished_at"] if row["finished_at"] else row["heartbeat_at"]
+            record = {
+                "run_id": row["run_id"],
+                "name": row["name"],
+                "project": row["project"],
+                "state": state,
+                "created_at": row["created_at"],
+                "duration": end - row["created_at"],
+                "heartbeat_at": row["heartbeat_at"],
+                "finished_at": row["finished_at"],
+                "exit_code": row["exit_code"],
+                "last_step": row["last_step"],
+                "tags": loads(row["tags"]) or [],
+                "notes": row["notes"],
+                "group": row["group_name"],
+                "job_type": row["job_type"],
+                "sweep_id": row["sweep_id"],
+            }
+            record.update(_flatten(loads(row["config"]), "config."))
+            record.update(_flatten(loads(row["summary"]), "summary."))
+            records.append(record)
+
+        frame = pd.DataFrame.from_records(records, columns=_RUN_COLUMNS)
+        if records:
+            frame = pd.DataFrame.from_records(records)
+        for column in ("created_at", "heartbeat_at", "finished_at"):
+            frame[column] = _to_datetime(frame[column])
+        return frame
+
+    def run(self, project: str, run_id: str) -> dict[str, Any]:
+        """Return one run's record, with ``config`` and ``summary`` as dicts."""
+        with self.engine.connect() as conn:
+            row = self._run_row(conn, project, run_id)
+        state = row["state"]
+        if state == "running" and time.time() - row["heartbeat_at"] > self.crash_after:
+            state = "crashed"
+        return {
+            "pk": row["pk"],
+            "run_id": row["run_id"],
+            "name": row["name"],
+            "project": project,
+            "state": state,
+            "created_at": row["created_at"],
+            "heartbeat_at": row["heartbeat_at"],
+            "finished_at": row["finished_at"],
+            "exit_code": row["exit_code"],
+            "last_step": row["last_step"],
+            "config": loads(row["config"]),
+            "summary": loads(row["summary"]),
+            "tags": loads(row["tags"]) or [],
+            "notes": row["notes"],
+            "group": row["group_name"],
+            "job_type": row["job_type"],
+            "sweep_id": row["sweep_id"],
+        }
+
+    def _run_row(self, conn: Connection, project: str, run_id: str) -> Any:
+        row = (
+            conn.execute(
+                select(schema.runs)
+                .select_from(schema.runs.join(schema.projects))
+                .where(schema.projects.c.name == project)
+                .where(schema.runs.c.run_id == run_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise StoreError(f"run {run_id!r} not found in project {project!r}")
+        return row
+
+    def history(
+        self,
+        project: str,
+        run_ids: Iterable[str],
+        keys: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Return metric histories in long form.
+
+        Columns: ``run_id``, ``key``, ``step``, ``value``, ``timestamp`` and
+        ``runtime`` (seconds since the run started). NaN values come back as NaN.
+        """
+        run_ids = list(run_ids)
+        keys = None if keys is None else list(keys)
+        with self.engine.connect() as conn:
+            run_rows = conn.execute(
+                select(schema.runs.c.pk, schema.runs.c.run_id, schema.runs.c.created_at)
+                .select_from(schema.runs.join(schema.projects))
+                .where(schema.projects.c.name == project)
+                .where(schema.runs.c.run_id.in_(run_ids))
+            ).all()
+            by_pk = {row.pk: (row.run_id, row.created_at) for row in run_rows}
+            frames = []
+            pks = list(by_pk)
+            for start in range(0, len(pks), _IN_CHUNK):
+                query = select(
+                    schema.history.c.run_pk,
+                    schema.history.c.key,
+                    schema.history.c.step,
+                    schema.history.c.value,
+                    schema.history.c.timestamp,
+                ).where(schema.history.c.run_pk.in_(pks[start : start + _IN_CHUNK]))
+                if keys is not None:
+                    query = query.where(schema.history.c.key.in_(keys))
+                query = query.order_by(schema.history.c.run_pk, schema.history.c.step)
+                frames.append(pd.DataFrame(conn.execute(query).all()))
+
+        columns = ["run_id", "key", "step", "value", "timestamp", "runtime"]
+        frames = [frame for frame in frames if not frame.empty]
+        if not frames:
+            return pd.DataFrame({name: [] for name in columns})
+        frame = pd.concat(frames, ignore_index=True)
+        frame["value"] = frame["value"].astype("float64")
+        frame["run_id"] = frame["run_pk"].map(lambda pk: by_pk[pk][0])
+        started = frame["run_pk"].map(lambda pk: by_pk[pk][1])
+        frame["runtime"] = frame["timestamp"] - started
+        return frame[columns]
+
+    def history_keys(self, project: str, run_ids: Iterable[str]) -> list[str]:
+        """Return the metric names logged by any of the runs, sorted."""
+        run_ids = list(run_ids)
+        if not run_ids:
+            return []
+        query = (
+            select(schema.history.c.key)
+            .distinct()
+            .select_from(schema.history.join(schema.runs).join(schema.projects))
+            .where(schema.projects.c.name == project)
+            .where(schema.runs.c.run_id.in_(run_ids[:_IN_CHUNK]))
+        )
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(query).scalars().all())
+
+    def artifacts(self, project: str, run_id: str | None = None) -> pd.DataFrame:
+        """Return the artifacts of a project, or of one of its runs."""
+        query = (
+            select(
+                schema.artifacts.c.pk.label("artifact_pk"),
+                schema.runs.c.run_id,
+                schema.runs.c.name.label("run_name"),
+                schema.artifacts.c.name,
+                schema.artifacts.c.type,
+                schema.artifacts.c.format,
+                schema.artifacts.c.digest,
+                schema.artifacts.c.size,
+                schema.artifacts.c.manifest,
+                schema.artifacts.c.created_at,
+            )
+            .select_from(schema.artifacts.join(schema.runs).join(schema.projects))
+            .where(schema.projects.c.name == project)
+            .order_by(schema.artifacts.c.created_at)
+        )
+        if run_id is not None:
+            query = query.where(schema.runs.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all())
+        if frame.empty:
+            return pd.DataFrame(
+                columns=[
+                    "artifact_pk",
+                    "run_id",
+                    "run_name",
+                    "name",
+                    "type",
+                    "format",
+                    "digest",
+                    "size",
+                    "manifest",
+                    "created_at",
+                ]
+            )
+        frame["manifest"] = frame["manifest"].map(loads)
+        frame["created_at"] = _to_datetime(frame["created_at"])
+        return frame
+
+
+_RUN_COLUMNS = [
+    "run_id",
+    "name",
+    "project",
+    "state",
+    "created_at",
+    "duration",
+    "heartbeat_at",
+    "finished_at",
+    "exit_code",
+    "last_step",
+    "tags",
+    "notes",
+    "group",
+    "job_type",
+    "sweep_id",
+]
+
+_ADJECTIVES = (
+    "amber",
+    "brisk",
+    "calm",
+    "daring",
+    "eager",
+    "fuzzy",
+    "gentle",
+    "hazy",
+    "icy",
+    "jolly",
+    "keen",
+    "lucid",
+    "mellow",
+    "noble",
+    "olive",
+    "proud",
+    "quiet",
+    "rapid",
+    "silent",
+    "tidy",
+    "vivid",
+    "warm",
+    "young",
+    "zesty",
+)
+_NOUNS = (
+    "aurora",
+    "brook",
+    "cloud",
+    "dune",
+    "ember",
+    "fjord",
+    "grove",
+    "harbor",
+    "island",
+    "lagoon",
+    "meadow",
+    "nebula",
+    "orchard",
+    "prairie",
+    "quartz",
+    "river",
+    "summit",
+    "tide",
+    "valley",
+    "willow",
+)
+
+
+def _default_run_name(run_id: str, number: int) -> str:
+    seed = sum(ord(char) for char in run_id)
+    return (
+        f"{_ADJECTIVES[seed % len(_ADJECTIVES)]}-{_NOUNS[seed % len(_NOUNS)]}-{number}"
+    )
+
+
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {prefix.rstrip("."): value}
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(item, dict) and item:
+            flat.update(_flatten(item, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = item
+    return flat
+
+
+def _to_datetime(column: pd.Series) -> pd.Series:
+    return pd.to_datetime(column, unit="s", utc=True)
+
+
+_stores: dict[str, RunStore] = {}
+_stores_lock = threading.Lock()
+
+
+def open_store(location: str | os.PathLike | None = None) -> RunStore:
+    """Return the process's shared :class:`RunStore` for ``location``."""
+    url, _ = resolve_location(location)
+    with _stores_lock:
+        store = _stores.get(url)
+        if store is None:
+            store = RunStore(location)
+            _stores[url] = store
+        return store

@@ -1,0 +1,86 @@
+"""Checking and converting the values that runs log, summarise and configure."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+_SCALAR_TYPES = (float, int, bool)
+
+
+def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts into dotted keys and check every value.
+
+    Values may be bool, int, float or NumPy scalars. Raises ``TypeError`` that
+    names the key for anything else.
+    """
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if type(key) is not str:
+            raise TypeError(f"metric names must be strings, got {key!r}")
+        name = prefix + key
+        kind = type(value)
+        if kind is float or kind is int or kind is bool:
+            flat[name] = value
+        elif isinstance(value, np.generic) and isinstance(value, np.number | np.bool_):
+            flat[name] = value.item()
+        elif isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, name + "."))
+        elif isinstance(value, _SCALAR_TYPES):
+            flat[name] = value
+        else:
+            raise TypeError(
+                f"cannot log {name!r}: values must be numbers or booleans, "
+                f"got {type(value).__name__} ({value!r:.60})"
+            )
+    return flat
+
+
+def to_json_value(value: Any, key: str) -> Any:
+    """Convert a config or summary value into plain JSON-compatible Python.
+
+    NumPy scalars and arrays become Python numbers and lists, tuples become
+    lists. Raises ``TypeError`` naming ``key`` for values JSON cannot hold.
+    """
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v, key) for v in value]
+    raise TypeError(
+        f"cannot store {key!r}: {type(value).__name__} is not a JSON value; "
+        "use numbers, strings, booleans, lists or dicts"
+    )
+
+
+def dumps(value: Any) -> str:
+    """Encode to JSON text, keeping NaN and infinities as Python's json does."""
+    return json.dumps(value, allow_nan=True, separators=(",", ":"))
+
+
+def loads(text: str | None) -> Any:
+    """Decode JSON text written by :func:`dumps`; ``None`` gives an empty dict."""
+    if text is None or text == "":
+        return {}
+    return json.loads(text)
+
+
+def to_stored_float(value: float | int | bool) -> float | None:
+    """Return the float kept in the history table; NaN is kept as NULL.
+
+    SQLite turns NaN into NULL on its own, so NULL is NaN in every back end:
+    a history point always carries a number.
+    """
+    number = float(value)
+    if math.isnan(number):
+        return None
+    return number
