@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
+ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ENV = "RUNLENS_TEST_POSTGRES"
 DEFAULT_POSTGRES = "postgresql+psycopg://127.0.0.1:5432/test"
 
@@ -94,3 +97,29 @@ def _finish_leftover_runs():
     """Finish runs a failing test left open, so tests do not leak state."""
     yield
     _finish_active_runs()
+
+
+def load_demo_module():
+    """Import examples/train_adult.py by path, as the app does."""
+    spec = importlib.util.spec_from_file_location(
+        "runlens_demo", ROOT / "examples" / "train_adult.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> str:
+    """A SQLite store folder holding the quick demo's runs, made once."""
+    location = str(tmp_path_factory.mktemp("demo") / "store")
+    load_demo_module().train_demo(quick=True, store=location)
+    return location
+
+
+@pytest.fixture
+def demo_env(demo_store, monkeypatch) -> str:
+    """The demo store set as RUNLENS_STORE, with pickle uploads off."""
+    monkeypatch.setenv("RUNLENS_STORE", demo_store)
+    monkeypatch.delenv("RUNLENS_ALLOW_PICKLE", raising=False)
+    return demo_store
