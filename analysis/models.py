@@ -315,6 +315,9 @@ class Predictor:
     preprocessor : object or None
         A fitted scikit-learn transformer applied to the input columns before the
         model, for Keras models trained on encoded features.
+    frame_input : bool
+        Pass the model a DataFrame even without feature names, as registered
+        predict functions expect. Otherwise such a model receives an array.
     """
 
     model: Any
@@ -324,6 +327,7 @@ class Predictor:
     n_features: int | None = None
     preprocessor: Any = None
     is_keras: bool = field(default=False, repr=False)
+    frame_input: bool = field(default=False, repr=False)
 
     def predict_scores(
         self,
@@ -424,7 +428,7 @@ class Predictor:
         inputs: Any = batch
         if self.preprocessor is not None:
             inputs = self.preprocessor.transform(batch)
-        elif self.feature_names is None and not self.is_keras:
+        elif self.feature_names is None and not (self.is_keras or self.frame_input):
             # A model fitted on an array warns when it receives column names.
             inputs = batch.to_numpy()
 
