@@ -20,6 +20,9 @@ if "KERAS_BACKEND" not in os.environ and importlib.util.find_spec("tensorflow") 
     os.environ["KERAS_BACKEND"] = "torch"
 
 from tracking import _state, util  # noqa: E402
+from tracking import resume as _resume  # noqa: E402
+from tracking.api import Api  # noqa: E402
+from tracking.artifact import Artifact  # noqa: E402
 from tracking.config import Config, parse_config_source  # noqa: E402
 from tracking.errors import (  # noqa: E402
     ConfigError,
@@ -28,26 +31,42 @@ from tracking.errors import (  # noqa: E402
     TrackingError,
     UsageError,
 )
+from tracking.media import Histogram, Image, Table  # noqa: E402
+from tracking.metrics import Metric  # noqa: E402
 from tracking.run import Run, Summary  # noqa: E402
 from tracking.store import RunStore, open_store  # noqa: E402
+from tracking.sweeps import agent, sweep  # noqa: E402
+from tracking.sweeps import trial as _sweep_trial  # noqa: E402
 
 __all__ = [
+    "Api",
+    "Artifact",
     "Config",
     "ConfigError",
     "Error",
+    "Histogram",
+    "Image",
+    "Metric",
     "Run",
     "RunStore",
     "StoreError",
     "Summary",
+    "Table",
     "TrackingError",
     "UsageError",
+    "agent",
     "config",
+    "define_metric",
     "finish",
     "init",
     "log",
+    "log_artifact",
     "open_store",
     "run",
+    "save",
     "summary",
+    "sweep",
+    "use_artifact",
     "util",
 ]
 
@@ -100,7 +119,15 @@ def init(
     Parameters follow ``wandb.init``. ``mode`` is ``"online"`` or
     ``"offline"`` (both write the local store) or ``"disabled"`` (nothing is
     stored, the config still works). ``dir`` puts the default store in
-    ``dir/runlens`` unless ``RUNLENS_STORE`` is set.
+    ``dir/runlens`` unless ``RUNLENS_STORE`` is set. Inside a sweep agent the
+    first ``init()`` of a trial takes the trial's run id and the sweep's
+    project and store, and locks the swept parameters into the config.
+
+    ``resume`` (or ``WANDB_RESUME``) is ``"allow"``, ``"must"``, ``"never"``
+    or ``"auto"``; a resumed run reloads its config, summary and metric
+    definitions and continues at its last step + 1. See
+    :mod:`tracking.resume` for what each mode does with a missing or existing
+    ``id``.
 
     Returns
     -------
@@ -126,39 +153,84 @@ def init(
         if reinit == "finish_previous":
             previous.finish()
 
-    if resume not in (None, False, "never"):
-        # TODO: continue an existing run at its last step + 1.
+    resume_mode = _resume.resolve_mode(resume)
+    trial = _sweep_trial.take_trial()
+    if trial is not None:
+        id, project = _sweep_run_identity(trial, id, project)
+    given_id = id or os.environ.get("WANDB_RUN_ID")
+    if given_id is None and resume_mode == "auto":
+        given_id = _resume.read_resume_id(dir)
+    if given_id is None and resume_mode == "must":
         raise UsageError(
-            f"resume={resume!r} is not supported yet; start a new run with "
-            "a new id, or leave resume unset"
+            "resume='must' needs the id of the run to resume; pass init(id=...) "
+            "or set WANDB_RUN_ID"
         )
-
-    run_id = _check_run_id(id or os.environ.get("WANDB_RUN_ID") or util.generate_id())
+    run_id = _check_run_id(given_id or util.generate_id())
     project = project or os.environ.get("WANDB_PROJECT") or "uncategorized"
     store = None
     if mode != "disabled":
         location = None
         if dir is not None and not os.environ.get("RUNLENS_STORE"):
             location = Path(dir) / "runlens"
+        if trial is not None:
+            location = trial.store_location
         store = open_store(location)
+    stored_run = None
+    if store is not None and resume_mode is not None:
+        found = _resume.find_run(store, project, run_id)
+        if _resume.check_resume(resume_mode, run_id, project, found):
+            stored_run = found
+
+    config = parse_config_source(config)
+    locked = None
+    if trial is not None:
+        locked = _sweep_trial.merge_sweep_config(config, trial.config)
 
     new_run = Run(
         store=store,
         project=project,
         run_id=run_id,
         name=name,
-        config=parse_config_source(config),
-        tags=list(tags or ()),
+        config=config,
+        tags=None if tags is None else list(tags),
         notes=notes,
         group=group,
         job_type=job_type,
         mode=mode,
+        sweep_id=trial.sweep_id if trial is not None else None,
+        locked_config=locked,
+        resume_from=stored_run,
     )
+    if resume_mode == "auto" and store is not None:
+        new_run._resume_file = _resume.write_resume_file(dir, run_id)
+    if trial is not None:
+        _sweep_trial.attach(trial, new_run)
     if reinit == "create_new" and previous is not None and not previous.finished:
         _state.track_only(new_run)
     else:
         _state.activate(new_run)
     return new_run
+
+
+def _sweep_run_identity(
+    trial: _sweep_trial.TrialContext, run_id: str | None, project: str | None
+) -> tuple[str, str]:
+    """Return the run id and project of a sweep trial, warning about others."""
+    if run_id is not None and run_id != trial.run_id:
+        logger.warning(
+            "init(id=%r) ignored: this run is trial %s of sweep %s",
+            run_id,
+            trial.run_id,
+            trial.sweep_id,
+        )
+    if project is not None and project != trial.project:
+        logger.warning(
+            "init(project=%r) ignored: runs of sweep %s go to its project %r",
+            project,
+            trial.sweep_id,
+            trial.project,
+        )
+    return trial.run_id, trial.project
 
 
 def _resolve_mode(mode: str | None) -> str:
@@ -216,3 +288,57 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
     current = _state.current()
     if current is not None:
         current.finish(exit_code=exit_code, quiet=quiet)
+
+
+def _require_run(what: str) -> Run:
+    current = _state.current()
+    if current is None:
+        raise UsageError(f"You must call tracking.init() before tracking.{what}()")
+    return current
+
+
+def define_metric(name: str, *args: Any, **kwargs: Any) -> Metric:
+    """Define a metric of the current run; see :meth:`Run.define_metric`."""
+    return _require_run("define_metric").define_metric(name, *args, **kwargs)
+
+
+def save(
+    glob_str: str | os.PathLike | None = None,
+    base_path: str | os.PathLike | None = None,
+    policy: str = "live",
+) -> list[str]:
+    """Keep files with the current run; see :meth:`Run.save`."""
+    return _require_run("save").save(glob_str, base_path=base_path, policy=policy)
+
+
+def log_artifact(
+    artifact_or_path: Artifact | str | os.PathLike,
+    name: str | None = None,
+    type: str | None = None,
+    aliases: Sequence[str] | None = None,
+) -> Artifact:
+    """Log an artifact from the current run; see :meth:`Run.log_artifact`."""
+    return _require_run("log_artifact").log_artifact(
+        artifact_or_path, name=name, type=type, aliases=aliases
+    )
+
+
+def use_artifact(
+    artifact_or_name: Artifact | str, type: str | None = None, **kwargs: Any
+) -> Artifact:
+    """Use an artifact in the current run; see :meth:`Run.use_artifact`."""
+    return _require_run("use_artifact").use_artifact(
+        artifact_or_name, type=type, **kwargs
+    )
+
+
+# Submodules that import heavy libraries load on first access, so that
+# ``wandb.sklearn.plot_classifier`` and ``wandb.keras.WandbCallback`` work
+# after ``import tracking as wandb`` without slowing down ``import tracking``.
+_LAZY_SUBMODULES = ("integration", "keras", "sklearn")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"tracking.{name}")
+    raise AttributeError(f"module 'tracking' has no attribute {name!r}")

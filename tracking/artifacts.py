@@ -10,6 +10,7 @@ import hashlib
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,8 +23,9 @@ from tracking.store import RunStore
 
 logger = logging.getLogger(__name__)
 
-# Suffixes the store writes; a manifest naming anything else is rejected.
-KNOWN_SUFFIXES = (".skops", ".keras", ".joblib", ".parquet")
+# Suffixes the store writes; a manifest naming anything else is rejected. Files
+# added to a tracking.Artifact are kept without a suffix.
+KNOWN_SUFFIXES = (".skops", ".keras", ".joblib", ".parquet", "")
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -59,17 +61,28 @@ def blob_path(root: Path, digest: str, suffix: str) -> Path:
     return root / "blobs" / digest[:2] / f"{digest}{suffix}"
 
 
-def _store_file(root: Path, source: Path) -> dict[str, Any]:
+def _store_file(root: Path, source: Path, suffix: str | None = None) -> dict[str, Any]:
     """Move ``source`` into the blob folder and describe it."""
     digest = _sha256(source)
-    target = blob_path(root, digest, source.suffix)
+    suffix = source.suffix if suffix is None else suffix
+    target = blob_path(root, digest, suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
     size = source.stat().st_size
     if target.exists():
         source.unlink()
     else:
         os.replace(source, target)
-    return {"digest": digest, "suffix": source.suffix, "size": size}
+    return {"digest": digest, "suffix": suffix, "size": size}
+
+
+def store_copy(root: Path, source: Path) -> dict[str, Any]:
+    """Copy the file ``source`` into the blob folder and describe it."""
+    scratch = root / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    handle, copy = tempfile.mkstemp(dir=scratch)
+    with os.fdopen(handle, "wb") as target, open(source, "rb") as stream:
+        shutil.copyfileobj(stream, target, 1 << 20)
+    return _store_file(root, Path(copy), suffix="")
 
 
 def _save_sklearn(model: Any, folder: Path, stem: str, format: str) -> Path:
@@ -176,20 +189,23 @@ def _record(
     files: dict[str, dict[str, Any]],
     manifest: dict[str, Any],
 ) -> None:
-    combined = hashlib.sha256(
-        "".join(sorted(entry["digest"] for entry in files.values())).encode()
-    ).hexdigest()
     size = sum(entry["size"] for entry in files.values())
     store.add_artifact(
         run_pk,
         name=name,
         type=type,
         format=format,
-        digest=combined,
+        digest=content_digest(files),
         size=size,
         manifest=manifest,
     )
     logger.info("stored %s artifact %r (%d bytes)", type, name, size)
+
+
+def content_digest(files: Mapping[str, Mapping[str, Any]]) -> str:
+    """Return the digest of an artifact: its file names and their contents."""
+    lines = "".join(f"{name}:{files[name]['digest']}\n" for name in sorted(files))
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 def artifact_files(store: RunStore, manifest: Mapping[str, Any]) -> dict[str, Path]:

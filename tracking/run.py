@@ -4,85 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from tracking.config import Config
+from tracking.config import Config, normalize_key
 from tracking.errors import UsageError
-from tracking.store import RunStore
+from tracking.files import SavedGlob, copy_saved
+from tracking.metrics import Metric, MetricDefinitions, check_metric
+from tracking.run_outputs import RunOutputs
+from tracking.store import RunStore, run_meta_values
+from tracking.summary import Summary
 from tracking.values import flatten_metrics, to_json_value
 from tracking.writer import HistoryWriter
+
+__all__ = ["Run", "Summary"]
 
 logger = logging.getLogger(__name__)
 
 
-class Summary:
-    """A run's summary: each key's last logged value unless set explicitly."""
-
-    def __init__(self, on_change: Any = None):
-        object.__setattr__(self, "_items", {})
-        object.__setattr__(self, "_on_change", on_change)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._items[key] = to_json_value(value, key)
-        self._notify()
-
-    def __delitem__(self, key: str) -> None:
-        del self._items[key]
-        self._notify()
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return self._items[name]
-        except KeyError:
-            raise AttributeError(f"summary has no key {name!r}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __repr__(self) -> str:
-        return f"Summary({self._items!r})"
-
-    def keys(self) -> list[str]:
-        return list(self._items)
-
-    def items(self) -> list[tuple[str, Any]]:
-        return list(self._items.items())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._items.get(key, default)
-
-    def update(self, data: Mapping[str, Any]) -> None:
-        for key, value in data.items():
-            self._items[key] = to_json_value(value, key)
-        self._notify()
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self._items)
-
-    def _record_row(self, row: dict[str, Any]) -> None:
-        self._items.update(row)
-
-    def _notify(self) -> None:
-        if self._on_change is not None:
-            self._on_change()
-
-
-class Run:
+class Run(RunOutputs):
     """One tracked run. Create it with :func:`tracking.init`, not directly."""
 
     def __init__(
@@ -93,50 +34,134 @@ class Run:
         run_id: str,
         name: str | None,
         config: dict[str, Any],
-        tags: Sequence[str],
+        tags: Sequence[str] | None,
         notes: str | None,
         group: str | None,
         job_type: str | None,
         mode: str,
         sweep_id: str | None = None,
+        locked_config: dict[str, Any] | None = None,
+        resume_from: Mapping[str, Any] | None = None,
     ):
         self.id = run_id
         self.project = project
         self.mode = mode
-        self.tags = tuple(tags)
-        self.notes = notes
-        self.group = group
+        self._tags = tuple(tags or ())
+        self._notes = notes
+        self._group = group
         self.job_type = job_type
         self.sweep_id = sweep_id
         self.start_time = time.time()
+        # Set when the sweep stops the run early; the run then ends as "stopped".
         self.should_stop = False
+        self._stop_reason: str | None = None
+        # A resumed run continues at the stored last step + 1.
+        self.resumed = False
+        self.starting_step = 0
 
         self._store = store
         self._writer: HistoryWriter | None = None
         self._finished = False
         self._step = 0
         self._pending: dict[str, Any] = {}
+        # Keys of the pending row that hold a histogram, image or table.
+        self._pending_media: set[str] = set()
+        self._media_found: set[str] = set()
+        self._saved: list[SavedGlob] = []
+        # The "auto" resume file to delete when the run finishes cleanly.
+        self._resume_file: Path | None = None
+        self._metrics = MetricDefinitions()
         self.config = Config(on_change=lambda _: self._mark_changed())
-        self.summary = Summary(on_change=self._mark_changed)
-        self.config.update(config)
+        self.summary = Summary(on_change=self._mark_changed, metrics=self._metrics)
+        if resume_from is not None:
+            self._restore_config(resume_from["config"], config)
+        else:
+            self.config.update(config)
+        if locked_config:
+            self.config.lock(locked_config, locked_by="sweep")
 
         if store is None:
-            self.name = name or run_id
+            self._name = name or run_id
             self._pk = None
             return
-        self._pk = store.create_run(
-            project=project,
-            run_id=run_id,
-            name=name,
-            config=self.config.as_dict(),
-            tags=self.tags,
-            notes=notes,
-            group=group,
-            job_type=job_type,
-            sweep_id=sweep_id,
-        )
-        self.name = store.run(project, run_id)["name"]
+        if resume_from is not None:
+            self._reopen(store, resume_from, name, tags, notes, group, job_type)
+        else:
+            self._pk = store.create_run(
+                project=project,
+                run_id=run_id,
+                name=name,
+                config=self.config.as_dict(),
+                tags=self._tags,
+                notes=notes,
+                group=group,
+                job_type=job_type,
+                sweep_id=sweep_id,
+            )
+            self._name = store.run(project, run_id)["name"]
         self._writer = HistoryWriter(store, self._pk, self._snapshot)
+
+    def _restore_config(self, stored: dict[str, Any], given: dict[str, Any]) -> None:
+        """Load a resumed run's config; values given to init() replace stored ones."""
+        self.config.update(stored, allow_val_change=True)
+        changed = sorted(
+            normalize_key(key)
+            for key, value in given.items()
+            if normalize_key(key) in stored
+            and stored[normalize_key(key)] != to_json_value(value, key)
+        )
+        if changed:
+            logger.warning(
+                "resumed run %s: init() config changes the stored values of %s",
+                self.id,
+                ", ".join(changed),
+            )
+        self.config.update(given, allow_val_change=True)
+
+    def _reopen(
+        self,
+        store: RunStore,
+        record: Mapping[str, Any],
+        name: str | None,
+        tags: Sequence[str] | None,
+        notes: str | None,
+        group: str | None,
+        job_type: str | None,
+    ) -> None:
+        """Continue a stored run: its step, summary and metric definitions.
+
+        Metadata given to init() replaces the stored values (tags too, as in
+        W&B: add to them with ``run.tags += (...)``).
+        """
+        from tracking.resume import history_aggregates
+
+        self._pk = record["pk"]
+        store.reopen_run(self._pk)
+        given = {
+            "name": name,
+            "tags": None if tags is None else list(tags),
+            "notes": notes,
+            "group": group,
+            "job_type": job_type,
+        }
+        changes = {key: value for key, value in given.items() if value is not None}
+        if changes:
+            store.update_run_meta(self.project, self.id, **changes)
+        stored = store.run(self.project, self.id)
+        self._name = stored["name"]
+        self._tags = tuple(stored["tags"])
+        self._notes = stored["notes"]
+        self._group = stored["group"]
+        self.job_type = stored["job_type"]
+
+        for metric in MetricDefinitions.from_json(stored["metrics"]):
+            self._metrics.define(metric, overwrite=True)
+        self.summary._restore(stored["summary"], history_aggregates(store, self._pk))
+        last = stored["last_step"]
+        self._step = 0 if last is None else last + 1
+        self.starting_step = self._step
+        self.resumed = True
+        logger.info("resumed run %s at step %d", self.id, self._step)
 
     def __repr__(self) -> str:
         return f"<Run {self.project}/{self.id} ({self.name})>"
@@ -160,6 +185,127 @@ class Run:
     def _mark_changed(self) -> None:
         if self._writer is not None:
             self._writer.mark_changed()
+
+    def _request_stop(self, reason: str) -> None:
+        """Ask the training loop to stop; the run will end as ``stopped``."""
+        self._stop_reason = reason
+        self.should_stop = True
+
+    # Metadata that code (and the app) can change
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._update_meta(name=value)
+        self._name = value.strip()
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's tags; assign a tuple to change them (``run.tags += ("x",)``)."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        tags = value if isinstance(value, str) else list(value)
+        self._update_meta(tags=tags)
+        self._tags = tuple(dict.fromkeys(tag.strip() for tag in tags))
+
+    @property
+    def notes(self) -> str | None:
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._update_meta(notes=value)
+        self._notes = value
+
+    @property
+    def group(self) -> str | None:
+        return self._group
+
+    @group.setter
+    def group(self, value: str | None) -> None:
+        self._update_meta(group=value)
+        self._group = value
+
+    def _update_meta(self, **changes: Any) -> None:
+        run_meta_values(**changes)
+        if self._store is not None:
+            self._store.update_run_meta(self.project, self.id, **changes)
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | Metric | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+        **kwargs: Any,
+    ) -> Metric:
+        """Set how a metric, or every metric with a prefix, is summarised and drawn.
+
+        Parameters
+        ----------
+        name : str
+            A metric name, or a prefix followed by ``*`` (``"val/*"``).
+        step_metric : str, optional
+            The metric that is this metric's x axis in charts.
+        step_sync : bool, optional
+            Copy the step metric's last value into rows that log this metric
+            without it. True by default when ``step_metric`` is given.
+        hidden : bool, optional
+            Leave the metric out of automatic charts.
+        summary : str, optional
+            A comma-separated subset of ``min,max,mean,last,first,none``. The
+            summary value becomes a dict of these (``{"min": 0.1}``), read by
+            sweeps as ``"name.min"``; ``none`` leaves the metric out.
+        goal : str, optional
+            ``"minimize"`` or ``"maximize"``.
+        overwrite : bool, optional
+            Replace an earlier definition of ``name`` instead of merging.
+
+        Returns
+        -------
+        Metric
+            The definition now in force for ``name``.
+        """
+        for key in kwargs:
+            logger.warning("define_metric() ignores the unknown argument %r", key)
+        if self._finished:
+            raise UsageError(
+                f"run {self.id!r} is finished; define_metric needs an open run"
+            )
+        metric = check_metric(
+            name, step_metric, step_sync, hidden, summary, goal, overwrite
+        )
+        metric = self._metrics.define(metric, overwrite=overwrite)
+        backfill = self.summary._redefined(metric.name)
+        if backfill:
+            self.summary._set_aggregates(self._logged_aggregates(backfill))
+        if self._store is not None:
+            self._store.set_run_metrics(self._pk, self._metrics.to_json())
+        self._mark_changed()
+        return metric
+
+    def _logged_aggregates(self, keys: list[str]) -> dict[str, tuple]:
+        """Return ``(first, last, min, max, sum, count)`` of keys logged so far."""
+        from tracking.resume import history_aggregates
+
+        if self._writer is not None:
+            self._writer.flush()
+            return history_aggregates(self._store, self._pk, keys)
+        # NOTE: without a store (disabled mode) only the last value is known.
+        result = {}
+        for key in keys:
+            last = self.summary._latest(key)
+            if type(last) in (int, float):
+                result[key] = (last, last, last, last, last, 1)
+        return result
 
     # Logging
 
@@ -189,10 +335,17 @@ class Run:
             )
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict of metrics, got {type(data).__name__}")
-        row = flatten_metrics(data)
+        found = self._media_found
+        row = flatten_metrics(data, media=found)
+        row_media = None
+        if found:
+            row_media = set(found)
+            found.clear()
 
         if step is None:
             self._pending.update(row)
+            if row_media:
+                self._pending_media.update(row_media)
             if commit is False:
                 return
             self._commit_pending()
@@ -218,6 +371,8 @@ class Run:
                 self._commit_pending()
             self._step = step
         self._pending.update(row)
+        if row_media:
+            self._pending_media.update(row_media)
         if commit:
             self._commit_pending()
 
@@ -225,10 +380,52 @@ class Run:
         row = self._pending
         if row:
             self._pending = {}
+            if self._metrics.sync_steps:
+                self._sync_step_metrics(row)
+            timestamp = time.time()
+            numbers = row
+            if self._pending_media:
+                numbers = self._store_media(row, timestamp)
             self.summary._record_row(row)
             if self._writer is not None:
-                self._writer.append(self._step, time.time(), row)
+                self._writer.append(self._step, timestamp, numbers)
         self._step += 1
+
+    def _store_media(self, row: dict[str, Any], timestamp: float) -> dict[str, Any]:
+        """Write the row's media files, put their pointers in ``row`` and store them.
+
+        Returns the row without media, for the history table.
+        """
+        from tracking.media import Media, write_media
+
+        keys = [key for key in self._pending_media if isinstance(row.get(key), Media)]
+        self._pending_media = set()
+        numbers = dict(row)
+        points = []
+        for key in keys:
+            del numbers[key]
+            if self._store is None:
+                del row[key]
+                continue
+            pointer = write_media(self._store.artifact_root, row[key])
+            row[key] = pointer
+            points.append((key, self._step, pointer, timestamp))
+        if points:
+            self._store.add_media(self._pk, points)
+        return numbers
+
+    def _sync_step_metrics(self, row: dict[str, Any]) -> None:
+        """Add each defined step metric's last value to rows that lack it."""
+        for key in list(row):
+            metric = self._metrics.lookup(key)
+            if metric is None or metric.step_metric is None:
+                continue
+            step_key = metric.step_metric
+            if metric.step_sync is False or step_key in row:
+                continue
+            last = self.summary._latest(step_key)
+            if last is not None:
+                row[step_key] = last
 
     # Artifacts
 
@@ -295,8 +492,9 @@ class Run:
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
         """Store everything pending and mark the run finished (or failed).
 
-        A non-zero ``exit_code`` marks the run failed. Calling it twice is
-        harmless.
+        A non-zero ``exit_code`` marks the run failed, and a run that its sweep
+        stopped early ends as ``stopped`` whatever the code. Calling it twice
+        is harmless.
         """
         if self._finished:
             return
@@ -308,21 +506,27 @@ class Run:
         from tracking import _state
 
         _state.forget(self)
+        if code == 0 and self._resume_file is not None:
+            self._resume_file.unlink(missing_ok=True)
         if self._store is None or self._writer is None:
             return
+        for saved in self._saved:
+            copy_saved(saved, self._files_dir())
         self._writer.close()
+        state = "stopped" if self._stop_reason else None
         self._store.finish_run(
             self._pk,
             exit_code=code,
             summary=self.summary.as_dict(),
             config=self.config.as_dict(),
+            state=state,
         )
         if not quiet:
             logger.info(
                 "run %s (%s) %s",
                 self.id,
                 self.name,
-                "finished" if code == 0 else "failed",
+                state or ("finished" if code == 0 else "failed"),
             )
 
     def __enter__(self) -> Run:

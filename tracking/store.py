@@ -44,6 +44,63 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 _IN_CHUNK = 900
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+# Marks an argument of update_run_meta that was left out.
+UNSET: Any = _Unset()
+MAX_TAG_LENGTH = 64
+
+
+def run_meta_values(
+    *,
+    name: Any = UNSET,
+    tags: Any = UNSET,
+    notes: Any = UNSET,
+    group: Any = UNSET,
+    job_type: Any = UNSET,
+) -> dict[str, Any]:
+    """Check run metadata edits and return them as runs-table column values."""
+    values: dict[str, Any] = {}
+    if name is not UNSET:
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 256:
+            raise ValueError(f"run name must be 1 to 256 characters, got {name!r}")
+        values["name"] = name.strip()
+    if tags is not UNSET:
+        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+            raise ValueError(f"tags must be a list of strings, got {tags!r}")
+        cleaned = list(dict.fromkeys(tag.strip() for tag in tags))
+        for tag in cleaned:
+            if not 1 <= len(tag) <= MAX_TAG_LENGTH:
+                raise ValueError(
+                    f"tag {tag!r} must be 1 to {MAX_TAG_LENGTH} characters long"
+                )
+        values["tags"] = dumps(cleaned)
+    if notes is not UNSET:
+        if notes is not None and not isinstance(notes, str):
+            raise ValueError(f"notes must be a string or None, got {notes!r}")
+        values["notes"] = notes
+    if group is not UNSET:
+        if group is not None and (not isinstance(group, str) or len(group) > 256):
+            raise ValueError(
+                f"group must be None or a string of at most 256 characters, "
+                f"got {group!r}"
+            )
+        values["group_name"] = group
+    if job_type is not UNSET:
+        if job_type is not None and (
+            not isinstance(job_type, str) or len(job_type) > 256
+        ):
+            raise ValueError(
+                f"job_type must be None or a string of at most 256 characters, "
+                f"got {job_type!r}"
+            )
+        values["job_type"] = job_type
+    return values
+
+
 def _package_version() -> str:
     try:
         return version("runlens")
@@ -217,11 +274,21 @@ class RunStore:
     # Writing runs
 
     def ensure_project(self, conn: Connection, name: str) -> int:
-        found = conn.execute(
-            select(schema.projects.c.pk).where(schema.projects.c.name == name)
-        ).first()
+        query = select(schema.projects.c.pk).where(schema.projects.c.name == name)
+        found = conn.execute(query).first()
         if found is not None:
             return found.pk
+        if self.dialect == "postgresql":
+            # Processes starting together may all create the project; the
+            # losers wait for the winner's row instead of failing.
+            from sqlalchemy.dialects.postgresql import insert
+
+            conn.execute(
+                insert(schema.projects)
+                .values(name=name, created_at=time.time())
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+            return conn.execute(query).scalar_one()
         result = conn.execute(
             schema.projects.insert().values(name=name, created_at=time.time())
         )
@@ -327,14 +394,18 @@ class RunStore:
         exit_code: int,
         summary: dict[str, Any],
         config: dict[str, Any],
+        state: str | None = None,
     ) -> None:
+        """Mark a run ended: ``state``, else finished or failed by ``exit_code``."""
         now = time.time()
+        if state is None:
+            state = "finished" if exit_code == 0 else "failed"
         with self.write() as conn, conn.begin():
             conn.execute(
                 update(schema.runs)
                 .where(schema.runs.c.pk == run_pk)
                 .values(
-                    state="finished" if exit_code == 0 else "failed",
+                    state=state,
                     exit_code=exit_code,
                     finished_at=now,
                     heartbeat_at=now,
@@ -342,6 +413,75 @@ class RunStore:
                     config=dumps(config),
                 )
             )
+
+    def reopen_run(self, run_pk: int) -> None:
+        """Mark an ended or crashed run running again, for a resumed run."""
+        now = time.time()
+        with self.write() as conn, conn.begin():
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.pk == run_pk)
+                .values(
+                    state="running", heartbeat_at=now, finished_at=None, exit_code=None
+                )
+            )
+
+    def update_run_meta(
+        self,
+        project: str,
+        run_id: str,
+        *,
+        name: Any = UNSET,
+        tags: Any = UNSET,
+        notes: Any = UNSET,
+        group: Any = UNSET,
+        job_type: Any = UNSET,
+    ) -> None:
+        """Change a run's name, tags, notes, group or job type; others stay.
+
+        ``notes=None`` and ``group=None`` clear them. Raises ``ValueError``
+        naming the argument for invalid values and ``StoreError`` for an
+        unknown run.
+        """
+        values = run_meta_values(
+            name=name, tags=tags, notes=notes, group=group, job_type=job_type
+        )
+        if not values:
+            return
+        with self.write() as conn, conn.begin():
+            row = self._run_row(conn, project, run_id)
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.pk == row["pk"])
+                .values(**values)
+            )
+
+    def set_run_metrics(self, run_pk: int, metrics: dict[str, Any]) -> None:
+        """Store a run's ``define_metric`` definitions, by name or glob."""
+        with self.write() as conn, conn.begin():
+            conn.execute(
+                update(schema.runs)
+                .where(schema.runs.c.pk == run_pk)
+                .values(metrics=dumps(metrics))
+            )
+
+    def add_media(
+        self, run_pk: int, points: list[tuple[str, int, dict[str, Any], float]]
+    ) -> None:
+        """Store media pointers as ``(key, step, pointer, timestamp)`` tuples."""
+        rows = [
+            {
+                "run_pk": run_pk,
+                "key": key,
+                "step": step,
+                "type": pointer["_type"],
+                "pointer": dumps(pointer),
+                "timestamp": timestamp,
+            }
+            for key, step, pointer, timestamp in points
+        ]
+        with self.write() as conn, conn.begin():
+            conn.execute(schema.media.insert(), rows)
 
     def add_artifact(
         self,
@@ -353,33 +493,50 @@ class RunStore:
         digest: str,
         size: int,
         manifest: dict[str, Any],
+        description: str | None = None,
+        aliases: Sequence[str] = (),
     ) -> int:
-        with self.write() as conn, conn.begin():
-            result = conn.execute(
-                schema.artifacts.insert().values(
-                    run_pk=run_pk,
-                    name=name,
-                    type=type,
-                    format=format,
-                    digest=digest,
-                    size=size,
-                    manifest=dumps(manifest),
-                    created_at=time.time(),
-                )
-            )
-            return result.inserted_primary_key[0]
+        """Record an artifact version logged by a run; return its primary key.
+
+        Content whose digest matches a version of ``name`` in the project
+        reuses that version; see :mod:`tracking.artifact_store`.
+        """
+        from tracking import artifact_store
+
+        version = artifact_store.log_version(
+            self,
+            run_pk,
+            name=name,
+            type=type,
+            format=format,
+            digest=digest,
+            size=size,
+            manifest=manifest,
+            description=description,
+            aliases=aliases,
+        )
+        return version.pk
 
     # Reading
 
     def projects(self) -> pd.DataFrame:
-        """Return the projects with their run counts and latest activity."""
+        """Return the projects with their run counts and latest activity.
+
+        Deleted runs are not counted.
+        """
         query = (
             select(
                 schema.projects.c.name.label("project"),
                 func.count(schema.runs.c.pk).label("runs"),
                 func.max(schema.runs.c.heartbeat_at).label("last_activity"),
             )
-            .select_from(schema.projects.outerjoin(schema.runs))
+            .select_from(
+                schema.projects.outerjoin(
+                    schema.runs,
+                    (schema.runs.c.project_pk == schema.projects.c.pk)
+                    & schema.runs.c.deleted_at.is_(None),
+                )
+            )
             .group_by(schema.projects.c.name)
             .order_by(schema.projects.c.name)
         )
@@ -390,17 +547,25 @@ class RunStore:
         frame["last_activity"] = _to_datetime(frame["last_activity"])
         return frame
 
-    def runs(self, project: str | None = None) -> pd.DataFrame:
+    def runs(
+        self, project: str | None = None, *, deleted: bool | None = False
+    ) -> pd.DataFrame:
         """Return runs as a DataFrame with ``config.*`` and ``summary.*`` columns.
 
         ``state`` reads ``crashed`` for a running run whose heartbeat is older
-        than ``crash_after`` seconds.
+        than ``crash_after`` seconds. ``deleted=False`` returns live runs,
+        ``True`` the deleted ones that can still be restored, ``None`` both.
         """
         query = select(
             schema.runs, schema.projects.c.name.label("project")
         ).select_from(schema.runs.join(schema.projects))
         if project is not None:
             query = query.where(schema.projects.c.name == project)
+        if deleted is not None:
+            deleted_at = schema.runs.c.deleted_at
+            query = query.where(
+                deleted_at.is_not(None) if deleted else deleted_at.is_(None)
+            )
         query = query.order_by(schema.runs.c.created_at)
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
@@ -430,6 +595,7 @@ class RunStore:
                 "group": row["group_name"],
                 "job_type": row["job_type"],
                 "sweep_id": row["sweep_id"],
+                "deleted_at": row["deleted_at"],
             }
             record.update(_flatten(loads(row["config"]), "config."))
             record.update(_flatten(loads(row["summary"]), "summary."))
@@ -438,7 +604,7 @@ class RunStore:
         frame = pd.DataFrame.from_records(records, columns=_RUN_COLUMNS)
         if records:
             frame = pd.DataFrame.from_records(records)
-        for column in ("created_at", "heartbeat_at", "finished_at"):
+        for column in ("created_at", "heartbeat_at", "finished_at", "deleted_at"):
             frame[column] = _to_datetime(frame[column])
         return frame
 
@@ -467,6 +633,7 @@ class RunStore:
             "group": row["group_name"],
             "job_type": row["job_type"],
             "sweep_id": row["sweep_id"],
+            "metrics": loads(row["metrics"]),
         }
 
     def _run_row(self, conn: Connection, project: str, run_id: str) -> Any:
@@ -498,12 +665,16 @@ class RunStore:
         run_ids = list(run_ids)
         keys = None if keys is None else list(keys)
         with self.engine.connect() as conn:
-            run_rows = conn.execute(
-                select(schema.runs.c.pk, schema.runs.c.run_id, schema.runs.c.created_at)
-                .select_from(schema.runs.join(schema.projects))
-                .where(schema.projects.c.name == project)
-                .where(schema.runs.c.run_id.in_(run_ids))
-            ).all()
+            run_rows = []
+            for start in range(0, len(run_ids), _IN_CHUNK):
+                run_rows += conn.execute(
+                    select(
+                        schema.runs.c.pk, schema.runs.c.run_id, schema.runs.c.created_at
+                    )
+                    .select_from(schema.runs.join(schema.projects))
+                    .where(schema.projects.c.name == project)
+                    .where(schema.runs.c.run_id.in_(run_ids[start : start + _IN_CHUNK]))
+                ).all()
             by_pk = {row.pk: (row.run_id, row.created_at) for row in run_rows}
             frames = []
             pks = list(by_pk)
@@ -536,58 +707,128 @@ class RunStore:
         run_ids = list(run_ids)
         if not run_ids:
             return []
-        query = (
-            select(schema.history.c.key)
-            .distinct()
-            .select_from(schema.history.join(schema.runs).join(schema.projects))
-            .where(schema.projects.c.name == project)
-            .where(schema.runs.c.run_id.in_(run_ids[:_IN_CHUNK]))
-        )
+        keys: set[str] = set()
         with self.engine.connect() as conn:
-            return sorted(conn.execute(query).scalars().all())
+            for start in range(0, len(run_ids), _IN_CHUNK):
+                query = (
+                    select(schema.history.c.key)
+                    .distinct()
+                    .select_from(schema.history.join(schema.runs).join(schema.projects))
+                    .where(schema.projects.c.name == project)
+                    .where(schema.runs.c.run_id.in_(run_ids[start : start + _IN_CHUNK]))
+                )
+                keys.update(conn.execute(query).scalars().all())
+        return sorted(keys)
 
-    def artifacts(self, project: str, run_id: str | None = None) -> pd.DataFrame:
-        """Return the artifacts of a project, or of one of its runs."""
+    def artifacts(
+        self, project: str, run_id: str | None = None, role: str = "output"
+    ) -> pd.DataFrame:
+        """Return the artifact versions that a project's runs logged, or one run's.
+
+        One row per run and version: a version logged unchanged by two runs
+        appears for each. ``role="input"`` lists the versions runs used instead.
+        ``created_at`` is when the run logged (or used) the version.
+        """
+        from tracking.artifact_store import sort_aliases
+
+        links, versions = schema.artifact_links, schema.artifacts
         query = (
             select(
-                schema.artifacts.c.pk.label("artifact_pk"),
+                versions.c.pk.label("artifact_pk"),
                 schema.runs.c.run_id,
                 schema.runs.c.name.label("run_name"),
-                schema.artifacts.c.name,
-                schema.artifacts.c.type,
-                schema.artifacts.c.format,
-                schema.artifacts.c.digest,
-                schema.artifacts.c.size,
-                schema.artifacts.c.manifest,
-                schema.artifacts.c.created_at,
+                versions.c.name,
+                versions.c.type,
+                versions.c.version,
+                versions.c.format,
+                versions.c.digest,
+                versions.c.size,
+                versions.c.manifest,
+                links.c.created_at,
             )
-            .select_from(schema.artifacts.join(schema.runs).join(schema.projects))
+            .select_from(
+                links.join(versions, links.c.artifact_pk == versions.c.pk)
+                .join(schema.runs, links.c.run_pk == schema.runs.c.pk)
+                .join(schema.projects)
+            )
             .where(schema.projects.c.name == project)
-            .order_by(schema.artifacts.c.created_at)
+            .where(links.c.role == role)
+            .order_by(links.c.created_at, links.c.pk)
         )
         if run_id is not None:
             query = query.where(schema.runs.c.run_id == run_id)
         with self.engine.connect() as conn:
             frame = pd.DataFrame(conn.execute(query).mappings().all())
+            aliases = self._aliases(conn, frame["artifact_pk"] if len(frame) else [])
         if frame.empty:
-            return pd.DataFrame(
-                columns=[
-                    "artifact_pk",
-                    "run_id",
-                    "run_name",
-                    "name",
-                    "type",
-                    "format",
-                    "digest",
-                    "size",
-                    "manifest",
-                    "created_at",
-                ]
-            )
+            return pd.DataFrame(columns=_ARTIFACT_COLUMNS)
         frame["manifest"] = frame["manifest"].map(loads)
         frame["created_at"] = _to_datetime(frame["created_at"])
-        return frame
+        frame["aliases"] = frame["artifact_pk"].map(
+            lambda pk: sort_aliases(aliases.get(pk, []))
+        )
+        return frame[_ARTIFACT_COLUMNS]
 
+    def _aliases(self, conn: Connection, pks: Iterable[int]) -> dict[int, list[str]]:
+        table = schema.artifact_aliases
+        pks = sorted(set(int(pk) for pk in pks))
+        found: dict[int, list[str]] = {}
+        for start in range(0, len(pks), _IN_CHUNK):
+            rows = conn.execute(
+                select(table.c.artifact_pk, table.c.alias)
+                .where(table.c.artifact_pk.in_(pks[start : start + _IN_CHUNK]))
+                .order_by(table.c.pk)
+            ).all()
+            for artifact_pk, alias in rows:
+                found.setdefault(artifact_pk, []).append(alias)
+        return found
+
+    def media(
+        self, project: str, run_id: str, keys: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """Return a run's logged histograms, images and tables, by key and step.
+
+        Columns: ``key``, ``step``, ``type`` and ``pointer`` (the dict that
+        :func:`tracking.media.load_media` reads) and ``timestamp``.
+        """
+        media = schema.media
+        with self.engine.connect() as conn:
+            run_pk = self._run_row(conn, project, run_id)["pk"]
+            query = (
+                select(
+                    media.c.key,
+                    media.c.step,
+                    media.c.type,
+                    media.c.pointer,
+                    media.c.timestamp,
+                )
+                .where(media.c.run_pk == run_pk)
+                .order_by(media.c.step, media.c.key)
+            )
+            if keys is not None:
+                query = query.where(media.c.key.in_(list(keys)[:_IN_CHUNK]))
+            frame = pd.DataFrame(conn.execute(query).mappings().all())
+        columns = ["key", "step", "type", "pointer", "timestamp"]
+        if frame.empty:
+            return pd.DataFrame(columns=columns)
+        frame["pointer"] = frame["pointer"].map(loads)
+        return frame[columns]
+
+
+_ARTIFACT_COLUMNS = [
+    "artifact_pk",
+    "run_id",
+    "run_name",
+    "name",
+    "type",
+    "version",
+    "aliases",
+    "format",
+    "digest",
+    "size",
+    "manifest",
+    "created_at",
+]
 
 _RUN_COLUMNS = [
     "run_id",
@@ -605,6 +846,7 @@ _RUN_COLUMNS = [
     "group",
     "job_type",
     "sweep_id",
+    "deleted_at",
 ]
 
 _ADJECTIVES = (

@@ -12,11 +12,15 @@ import numpy as np
 _SCALAR_TYPES = (float, int, bool)
 
 
-def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_metrics(
+    data: Mapping[str, Any], prefix: str = "", media: set[str] | None = None
+) -> dict[str, Any]:
     """Flatten nested dicts into dotted keys and check every value.
 
-    Values may be bool, int, float or NumPy scalars. Raises ``TypeError`` that
-    names the key for anything else.
+    Values may be bool, int, float, NumPy scalars, or a histogram, image or
+    table from :mod:`tracking.media`, which are kept as they are and their
+    keys added to ``media`` when it is given. Raises ``TypeError`` that names
+    the key for anything else.
     """
     flat: dict[str, Any] = {}
     for key, value in data.items():
@@ -29,15 +33,27 @@ def flatten_metrics(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
         elif isinstance(value, np.generic) and isinstance(value, np.number | np.bool_):
             flat[name] = value.item()
         elif isinstance(value, Mapping):
-            flat.update(flatten_metrics(value, name + "."))
+            flat.update(flatten_metrics(value, name + ".", media))
         elif isinstance(value, _SCALAR_TYPES):
             flat[name] = value
+        elif _is_media(value):
+            flat[name] = value
+            if media is not None:
+                media.add(name)
         else:
             raise TypeError(
-                f"cannot log {name!r}: values must be numbers or booleans, "
-                f"got {type(value).__name__} ({value!r:.60})"
+                f"cannot log {name!r}: values must be numbers, booleans or "
+                "tracking.Histogram, Image or Table, got "
+                f"{type(value).__name__} ({value!r:.60})"
             )
     return flat
+
+
+def _is_media(value: Any) -> bool:
+    # Imported here: tracking.media imports this module.
+    from tracking.media import Media
+
+    return isinstance(value, Media)
 
 
 def to_json_value(value: Any, key: str) -> Any:

@@ -19,6 +19,8 @@ FLUSH_SECONDS = 1.0
 # bounded when a loop logs faster than one batch a second drains.
 WAKE_ROWS = 20_000
 
+BatchCallback = Callable[[list[tuple[int, float, dict[str, Any]]]], None]
+
 
 class HistoryWriter:
     """Buffer history rows and store them from a daemon thread.
@@ -47,6 +49,9 @@ class HistoryWriter:
         self._last_write = 0.0
         self._changed = False
         self._failure: BaseException | None = None
+        # Called from the writer thread with each stored batch of rows, such
+        # as a sweep's hyperband check; its errors are logged, not raised.
+        self.on_batch: BatchCallback | None = None
         self._thread = threading.Thread(
             target=self._loop, name=f"runlens-writer-{run_pk}", daemon=True
         )
@@ -82,13 +87,22 @@ class HistoryWriter:
             due = time.time() - self._last_write >= HEARTBEAT_SECONDS
             if self._rows or self._changed or due:
                 try:
-                    self._write_pending()
+                    rows = self._write_pending()
                 except Exception as exc:  # noqa: BLE001 - kept and raised at close
                     logger.exception("storing history of run %s failed", self._run_pk)
                     self._failure = exc
                     return
+                self._call_on_batch(rows)
 
-    def _write_pending(self) -> None:
+    def _call_on_batch(self, rows: list[tuple[int, float, dict[str, Any]]]) -> None:
+        if not rows or self.on_batch is None:
+            return
+        try:
+            self.on_batch(rows)
+        except Exception:  # noqa: BLE001 - a failed check must not stop logging
+            logger.exception("batch callback of run %s failed", self._run_pk)
+
+    def _write_pending(self) -> list[tuple[int, float, dict[str, Any]]]:
         with self._lock:
             rows = [self._rows.popleft() for _ in range(len(self._rows))]
             self._changed = False
@@ -115,3 +129,4 @@ class HistoryWriter:
                 self._rows.extendleft(reversed(rows))
                 raise
             self._last_write = time.time()
+            return rows

@@ -1,0 +1,195 @@
+"""Tables and figures of sweeps for the app: progress, best run, importance.
+
+Nothing here draws; :mod:`tracking.sweeps.charts` turns the tables into
+Altair charts.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import pandas as pd
+
+from tracking.store import RunStore
+from tracking.sweeps import store as sweep_store
+from tracking.sweeps.grid import grid_size
+from tracking.sweeps.store import SweepRecord
+
+logger = logging.getLogger(__name__)
+
+SWEEP_COLUMNS = [
+    "sweep_id",
+    "name",
+    "project",
+    "method",
+    "state",
+    "trials",
+    "running",
+    "finished",
+    "failed",
+    "planned",
+    "progress",
+    "metric",
+    "best",
+    "created_at",
+]
+
+
+def planned_trials(sweep: SweepRecord) -> int | None:
+    """Return how many trials the sweep will issue, or None if it has no end."""
+    config = sweep.config
+    planned = [config.run_cap] if config.run_cap is not None else []
+    if config.method == "grid":
+        planned.append(grid_size(config))
+    return min(planned) if planned else None
+
+
+def sweeps_table(store: RunStore, project: str | None = None) -> pd.DataFrame:
+    """Return one row per sweep with its state, trial counts and best metric.
+
+    ``progress`` is the share of planned trials issued (grid size or
+    ``run_cap``), NaN for a sweep without an end.
+    """
+    records = []
+    for sweep in sweep_store.list_sweeps(store, project):
+        trials = sweep_store.list_trials(store, sweep)
+        states = [trial.state for trial in trials]
+        planned = planned_trials(sweep)
+        best = best_trial(sweep, trials)
+        records.append(
+            {
+                "sweep_id": sweep.sweep_id,
+                "name": sweep.name or "",
+                "project": sweep.project,
+                "method": sweep.method,
+                "state": sweep.state,
+                "trials": len(trials),
+                "running": sum(s in ("pending", "running") for s in states),
+                "finished": sum(s in ("finished", "stopped") for s in states),
+                "failed": sum(s in sweep_store.FAILED_TRIAL_STATES for s in states),
+                "planned": planned,
+                "progress": len(trials) / planned if planned else math.nan,
+                "metric": sweep.config.metric.name if sweep.config.metric else None,
+                "best": best.best if best is not None else None,
+                "created_at": sweep.created_at,
+            }
+        )
+    frame = pd.DataFrame.from_records(records, columns=SWEEP_COLUMNS)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
+    return frame
+
+
+def best_trial(
+    sweep: SweepRecord, trials: list[sweep_store.TrialRecord]
+) -> sweep_store.TrialRecord | None:
+    """Return the trial with the best logged metric, or None."""
+    metric = sweep.config.metric
+    if metric is None:
+        return None
+    best = None
+    for trial in trials:
+        if trial.best is None or math.isnan(trial.best):
+            continue
+        if best is None or metric.better(trial.best, best.best):
+            best = trial
+    return best
+
+
+def parameter_importance(
+    sweep: SweepRecord, trials: list[sweep_store.TrialRecord]
+) -> pd.Series:
+    """Return each searched parameter's importance for the metric, summing to 1.
+
+    Optuna's fANOVA evaluator scores the finished trials; the result is empty
+    with fewer than two of them or no searched parameter.
+    """
+    import optuna
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+    from optuna.trial import create_trial
+
+    from tracking.sweeps.bayes import (
+        optuna_distribution,
+        quiet_study_creation,
+        to_internal,
+    )
+
+    config = sweep.config
+    searched = [p for p in config.searchable if len(p.support() or [0, 1]) > 1]
+    if config.metric is None or not searched:
+        return pd.Series(dtype=float)
+    distributions = {p.name: optuna_distribution(p) for p in searched}
+    frozen = []
+    for trial in trials:
+        if trial.state not in ("finished", "stopped") or trial.best is None:
+            continue
+        if not math.isfinite(trial.best):
+            continue
+        try:
+            params = {p.name: to_internal(p, trial.params[p.name]) for p in searched}
+        except (KeyError, ValueError, TypeError):
+            continue
+        frozen.append(
+            create_trial(params=params, distributions=distributions, value=trial.best)
+        )
+    if len(frozen) < 2:
+        return pd.Series(dtype=float)
+
+    with quiet_study_creation():
+        study = optuna.create_study(
+            direction="maximize" if config.metric.maximize else "minimize"
+        )
+    study.add_trials(frozen)
+    importances = get_param_importances(
+        study, evaluator=FanovaImportanceEvaluator(seed=0)
+    )
+    return pd.Series(importances, name="importance").sort_values(ascending=False)
+
+
+def parallel_frame(trials_frame: pd.DataFrame) -> pd.DataFrame:
+    """Return trials in long form for parallel coordinates, each axis in [0, 1].
+
+    Columns: ``number``, ``axis``, ``position`` (0 to 1 along the axis),
+    ``value`` (as text), and ``metric``. Numeric parameters are scaled by
+    their min and max; other values are spread evenly in sorted order.
+    Parameters that kept one value are left out.
+    """
+    done = trials_frame.dropna(subset=["metric"])
+    # A parameter with one value, such as a constant, adds an empty axis.
+    params = [
+        column
+        for column in trials_frame
+        if column.startswith("param.") and done[column].map(repr).nunique() > 1
+    ]
+    rows: list[dict[str, Any]] = []
+    axes = [*params, "metric"]
+    for column in axes:
+        values = done[column]
+        numeric = pd.to_numeric(values, errors="coerce")
+        if (
+            numeric.notna().all()
+            and not values.map(lambda v: isinstance(v, bool)).any()
+        ):
+            low, high = numeric.min(), numeric.max()
+            positions = (
+                (numeric - low) / (high - low) if high > low else numeric * 0 + 0.5
+            )
+        else:
+            text = values.map(repr)
+            order = {v: i for i, v in enumerate(sorted(text.unique()))}
+            span = max(len(order) - 1, 1)
+            positions = text.map(lambda v, order=order, span=span: order[v] / span)
+        for number, value, position, metric in zip(
+            done["number"], values, positions, done["metric"], strict=True
+        ):
+            rows.append(
+                {
+                    "number": number,
+                    "axis": column.removeprefix("param."),
+                    "position": float(position),
+                    "value": repr(value),
+                    "metric": metric,
+                }
+            )
+    return pd.DataFrame(rows, columns=["number", "axis", "position", "value", "metric"])
