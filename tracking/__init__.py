@@ -124,7 +124,7 @@ def init(
     project and store, and locks the swept parameters into the config.
 
     ``resume`` (or ``WANDB_RESUME``) is ``"allow"``, ``"must"``, ``"never"``
-    or ``"auto"``; a resumed run reloads its config, summary and metric
+    or ``"auto"``. A resumed run reloads its config, summary and metric
     definitions and continues at its last step + 1. See
     :mod:`tracking.resume` for what each mode does with a missing or existing
     ``id``.

@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from tracking import artifact_store, schema
 from tracking.api_filters import has_field, matches, sort_records
+from tracking.api_history import history_page, wide_history
 from tracking.artifact import Artifact
 from tracking.errors import StoreError, UsageError
 from tracking.files import list_files, run_files_dir
@@ -35,8 +36,6 @@ from tracking.store import RunStore, open_store
 from tracking.values import loads
 
 logger = logging.getLogger(__name__)
-
-SYSTEM_KEYS = ("_step", "_runtime", "_timestamp")
 
 
 def _project_path(path: str | None, default: str | None) -> str:
@@ -93,6 +92,9 @@ class Api:
     ) -> Runs:
         """Return a project's runs that match ``filters``, sorted by ``order``.
 
+        Deleted runs (in the app's bin) are left out, as they are by
+        :meth:`Api.run`.
+
         Parameters
         ----------
         path : str
@@ -132,6 +134,7 @@ class Api:
             select(runs)
             .select_from(runs.join(schema.projects))
             .where(schema.projects.c.name == project)
+            .where(runs.c.deleted_at.is_(None))
             .order_by(runs.c.created_at)
         )
         if run_id is not None:
@@ -326,7 +329,7 @@ class ApiRun:
         only rows where every key was logged. Longer histories are thinned
         to ``samples`` evenly spaced rows, keeping the first and last.
         """
-        frame = self._wide_history(keys)
+        frame = wide_history(self.store, self._record, keys)
         if samples is not None and len(frame) > samples:
             positions = np.unique(
                 np.linspace(0, len(frame) - 1, max(int(samples), 1)).round().astype(int)
@@ -337,42 +340,6 @@ class ApiRun:
             frame = frame[[column for column in columns if column in frame.columns]]
         if not pandas:
             return frame.to_dict("records")
-        return frame
-
-    def _wide_history(self, keys: Sequence[str] | None) -> pd.DataFrame:
-        wanted = None if keys is None else [k for k in keys if k not in SYSTEM_KEYS]
-        long = self.store.history(self.project, [self.id], wanted)
-        media = self.store.media(self.project, self.id, wanted)
-
-        long = long.drop_duplicates(["step", "key"], keep="last")
-        values = long.pivot(index="step", columns="key", values="value")
-        present = long.assign(one=True).pivot(index="step", columns="key", values="one")
-        if not media.empty:
-            media = media.drop_duplicates(["step", "key"], keep="last")
-            pointers = media.pivot(index="step", columns="key", values="pointer")
-            values = values.combine_first(pointers) if len(values) else pointers
-            media_present = media.assign(one=True).pivot(
-                index="step", columns="key", values="one"
-            )
-            present = present.combine_first(media_present)
-        times = pd.concat([long[["step", "timestamp"]], media[["step", "timestamp"]]])
-        times = times.groupby("step")["timestamp"].max()
-
-        if wanted:
-            missing = [key for key in wanted if key not in present.columns]
-            if missing:
-                return pd.DataFrame(
-                    columns=["_step", *wanted, "_runtime", "_timestamp"]
-                )
-            keep = present[wanted].notna().all(axis=1)
-            values = values.loc[keep[keep].index]
-        values = values.sort_index()
-        frame = values[sorted(values.columns)].reset_index(drop=False)
-        frame = frame.rename(columns={"step": "_step"})
-        frame.columns.name = None
-        frame["_timestamp"] = frame["_step"].map(times).astype(float)
-        frame["_runtime"] = frame["_timestamp"] - self._record["created_at"]
-        frame["_step"] = frame["_step"].astype("int64")
         return frame
 
     def scan_history(
@@ -391,73 +358,19 @@ class ApiRun:
         """
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
-        wanted = None if keys is None else list(keys)
+        requested = None if keys is None else list(keys)
         cursor = 0 if min_step is None else int(min_step)
         while True:
-            page = self._history_page(cursor, page_size, max_step, wanted)
+            page = history_page(self.store, self._record, cursor, page_size, max_step)
             if not page:
                 return
             for step in sorted(page):
                 row = page[step]
-                if wanted is None:
+                if requested is None:
                     yield row
-                elif all(key in row for key in wanted):
-                    yield {key: row[key] for key in wanted}
+                elif all(key in row for key in requested):
+                    yield {key: row[key] for key in requested}
             cursor = max(page) + 1
-
-    def _history_page(
-        self,
-        cursor: int,
-        page_size: int,
-        max_step: int | None,
-        keys: list[str] | None,
-    ) -> dict[int, dict[str, Any]]:
-        history, media = schema.history, schema.media
-        pk = self._record["pk"]
-        numeric_steps = select(history.c.step).where(history.c.run_pk == pk)
-        media_steps = select(media.c.step).where(media.c.run_pk == pk)
-        steps = numeric_steps.union(media_steps).subquery()
-        query = select(steps.c.step).where(steps.c.step >= cursor)
-        if max_step is not None:
-            query = query.where(steps.c.step < max_step)
-        query = query.order_by(steps.c.step).limit(page_size)
-
-        with self.store.engine.connect() as conn:
-            found = conn.execute(query).scalars().all()
-            if not found:
-                return {}
-            low, high = found[0], found[-1]
-            points = conn.execute(
-                select(
-                    history.c.key, history.c.step, history.c.value, history.c.timestamp
-                )
-                .where(history.c.run_pk == pk)
-                .where(history.c.step.between(low, high))
-                .order_by(history.c.step)
-            ).all()
-            pointers = conn.execute(
-                select(media.c.key, media.c.step, media.c.pointer, media.c.timestamp)
-                .where(media.c.run_pk == pk)
-                .where(media.c.step.between(low, high))
-                .order_by(media.c.step)
-            ).all()
-
-        started = self._record["created_at"]
-        rows: dict[int, dict[str, Any]] = {}
-        entries = [
-            (key, step, float("nan") if value is None else value, timestamp)
-            for key, step, value, timestamp in points
-        ] + [
-            (key, step, loads(text), timestamp)
-            for key, step, text, timestamp in pointers
-        ]
-        for key, step, value, timestamp in entries:
-            row = rows.setdefault(step, {"_step": step, "_timestamp": timestamp})
-            row[key] = value
-            row["_timestamp"] = max(row["_timestamp"], timestamp)
-        for row in rows.values():
-            row["_runtime"] = row["_timestamp"] - started
-        return rows
 
     # Files, media and artifacts
 
@@ -466,7 +379,7 @@ class ApiRun:
         return list_files(self.files_dir())
 
     def files_dir(self) -> os.PathLike:
-        """Return the folder that holds the run's saved files."""
+        """Return the folder of the run's saved files."""
         return run_files_dir(self.store.artifact_root, self._record["pk"])
 
     def media(self, keys: Sequence[str] | None = None) -> pd.DataFrame:

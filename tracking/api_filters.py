@@ -6,15 +6,21 @@ A filter is a dict of fields to conditions::
     {"config.lr": {"$lt": 0.01}, "summary_metrics.val_acc": {"$gte": 0.8}}
     {"$or": [{"tags": "baseline"}, {"group": "ablation"}]}
 
-Fields: ``config.<key>`` (a trailing ``.value``, W&B's stored form, is
-accepted), ``summary_metrics.<key>`` or ``summary.<key>`` (``loss.min``
-reads a ``define_metric`` aggregate), ``state``, ``tags`` (matches when the
-list contains the value), ``group``, ``job_type``/``jobType``, ``notes``,
-``sweep``, ``display_name``/``displayName`` (the run name), ``name``/``id``
-(the run id, as in W&B) and ``created_at``/``createdAt`` (ISO 8601 text in
-UTC, so string comparisons order it). Operators: ``$eq $ne $gt $gte $lt $lte
-$in $nin $exists $regex``, combined with ``$and``, ``$or`` and ``$nor``.
-Filters are evaluated in Python on the project's runs; no text is executed.
+Fields:
+
+- ``config.<key>``, also with W&B's trailing ``.value``
+- ``summary_metrics.<key>`` or ``summary.<key>``, where ``loss.min`` reads a
+  ``define_metric`` aggregate
+- ``tags``, which matches when the run's list contains the value
+- ``state``, ``group``, ``job_type`` (or ``jobType``), ``notes``, ``sweep``
+- ``display_name`` (or ``displayName``) for the run name, and ``name`` or
+  ``id`` for the run id, as in W&B
+- ``created_at`` (or ``createdAt``) as ISO 8601 text in UTC, which string
+  comparisons order correctly.
+
+Operators: ``$eq $ne $gt $gte $lt $lte $in $nin $exists $regex``, combined
+with ``$and``, ``$or`` and ``$nor``. Filters are evaluated in Python on the
+project's runs, and no text is executed.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 An artifact name belongs to a project and has one type. Logging content
 whose digest matches a version of that name reuses the version; other
 content becomes the next version (v0, v1, ...). The logged version always
-gets the ``latest`` alias, with any aliases given; an alias names one version
-of a name at a time, so adding it moves it.
+gets the ``latest`` alias, with any aliases given. An alias names one version
+of a name at a time, so adding it to a version moves it there.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def sort_aliases(aliases: Iterable[str]) -> list[str]:
 def parse_reference(reference: str) -> tuple[str | None, str, str]:
     """Split ``[entity/][project/]name[:version or alias]`` into its parts.
 
-    Returns ``(project or None, name, version or alias)``; the version or
+    Returns ``(project or None, name, version or alias)``. The version or
     alias defaults to ``latest``.
     """
     path, _, selector = reference.partition(":")
@@ -156,7 +156,10 @@ def log_version(
         If ``name`` already exists in the project with another type.
     """
     check_name(name)
-    wanted = [LATEST, *(alias for alias in check_aliases(aliases) if alias != LATEST)]
+    requested = [
+        LATEST,
+        *(alias for alias in check_aliases(aliases) if alias != LATEST),
+    ]
     for attempt in range(_RETRIES):
         try:
             with store.write() as conn, conn.begin():
@@ -170,7 +173,7 @@ def log_version(
                     size=size,
                     manifest=manifest,
                     description=description,
-                    aliases=wanted,
+                    aliases=requested,
                 )
             break
         except IntegrityError:

@@ -39,7 +39,7 @@ def with_x_axis(
     x_history : pandas.DataFrame, optional
         The history of the x metric when ``x_axis`` names one. Each point
         takes the x metric's value at the same step, or else at the latest
-        earlier step of the same run; points before the x metric's first
+        earlier step of the same run. Points before the x metric's first
         step are dropped.
 
     Returns
@@ -128,7 +128,7 @@ def group_lines(
 
     Runs log at different x values, so x is cut into at most ``max_bins``
     equal-width bins unless it has no more distinct values than that. Within a
-    bin each run counts once, with the mean of its points; the mean, min and
+    bin each run counts once, with the mean of its points. The mean, min and
     max are then taken over the runs of the group.
 
     Parameters

@@ -28,7 +28,7 @@ class SavedGlob:
 
 
 def run_files_dir(root: Path, run_pk: int) -> Path:
-    """Return the folder that holds a run's saved files."""
+    """Return the folder of a run's saved files."""
     return root / "runs" / str(int(run_pk)) / "files"
 
 

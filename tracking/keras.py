@@ -1,4 +1,4 @@
-"""W&B's older import path ``wandb.keras``; the callbacks live in integration.keras."""
+"""W&B's older import path ``wandb.keras``, which re-exports integration.keras."""
 
 from __future__ import annotations
 

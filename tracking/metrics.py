@@ -209,7 +209,7 @@ class MetricDefinitions:
             pass
         found = self._exact.get(key)
         if found is None:
-            globs = [item for item in self._globs.values() if item.matches(key)]
+            globs = [item for item in list(self._globs.values()) if item.matches(key)]
             if globs:
                 found = max(globs, key=lambda item: len(item.name))
         self._cache[key] = found

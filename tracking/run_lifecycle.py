@@ -33,7 +33,7 @@ LATEST_ALIAS = "latest"
 
 @dataclass
 class PurgeResult:
-    """What a purge removed: counts of rows and the files deleted from disk."""
+    """Counts of the rows a purge removed, and the files it deleted from disk."""
 
     runs: int = 0
     history_rows: int = 0
@@ -99,7 +99,7 @@ def purge_runs(store: RunStore, project: str, run_ids: Iterable[str]) -> PurgeRe
     StoreError
         When a run id is not in the project, when a run is still running (its
         writer would fail), or when a run created an artifact version that a
-        run outside the purge logged or used; nothing is removed then.
+        run outside the purge logged or used. Nothing is removed then.
     """
     pks = _run_pks(store, project, run_ids)
     result = PurgeResult()
@@ -154,10 +154,10 @@ def _chunks(values: list[Any]) -> Iterable[list[Any]]:
 
 
 def _run_pks(store: RunStore, project: str, run_ids: Iterable[str]) -> dict[str, int]:
-    wanted = list(dict.fromkeys(run_ids))
+    requested = list(dict.fromkeys(run_ids))
     found: dict[str, int] = {}
     with store.engine.connect() as conn:
-        for chunk in _chunks(wanted):
+        for chunk in _chunks(requested):
             rows = conn.execute(
                 select(schema.runs.c.run_id, schema.runs.c.pk)
                 .select_from(schema.runs.join(schema.projects))
@@ -165,7 +165,7 @@ def _run_pks(store: RunStore, project: str, run_ids: Iterable[str]) -> dict[str,
                 .where(schema.runs.c.run_id.in_(chunk))
             ).all()
             found.update({row.run_id: row.pk for row in rows})
-    missing = [run_id for run_id in wanted if run_id not in found]
+    missing = [run_id for run_id in requested if run_id not in found]
     if missing:
         raise StoreError(
             f"run(s) {', '.join(map(repr, missing[:5]))} not found in project "

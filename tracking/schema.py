@@ -162,7 +162,8 @@ artifact_aliases = Table(
     ),
 )
 
-# Which runs logged ("output") or used ("input") which artifact versions.
+# Links between runs and the artifact versions they logged ("output") or used
+# ("input").
 artifact_links = Table(
     "runlens_artifact_links",
     metadata,

@@ -146,12 +146,12 @@ def log_classifier(
         ``recall``, ``f1`` and, when scores exist, ``roc_auc``.
     """
     y_pred = model.predict(X_test) if y_pred is None else np.asarray(y_pred)
-    scores = _scores(model, X_test) if y_probas is None else np.asarray(y_probas)
     classes = getattr(model, "classes_", None)
     if classes is None:
         classes = np.unique(np.concatenate([np.asarray(y_test), np.asarray(y_pred)]))
     classes = np.asarray(classes)
     names = _class_names(classes, labels)
+    scores = _scores(model, X_test) if y_probas is None else np.asarray(y_probas)
 
     result = classifier_metrics(y_test, y_pred, scores, classes)
     run.summary.update({f"{prefix}{key}": value for key, value in result.items()})

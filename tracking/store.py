@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from tracking import schema
+from tracking import migrate, schema
 from tracking.errors import StoreError
 from tracking.values import dumps, loads
 
@@ -236,7 +236,9 @@ class RunStore:
                     # Serialise first starts of many processes on one database.
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72410601)")
                 self._check_existing(conn)
-                schema.metadata.create_all(conn, checkfirst=True)
+                # Alembic creates or upgrades the tables inside this transaction,
+                # so the lock above covers it.
+                migrate.upgrade(conn, self.display_url)
                 found = conn.execute(select(schema.schema_version.c.version)).first()
                 if found is None:
                     conn.execute(

@@ -1,7 +1,7 @@
-"""A run's summary: the last value of each metric, or the aggregates it asks for.
+"""A run's summary: each metric's last value, or the aggregates define_metric requests.
 
 Keys that a ``define_metric`` summary covers keep running aggregates (min,
-max, sum, count) updated at each committed row in constant time; other keys
+max, sum, count), updated at each committed row in constant time. Other keys
 cost one dict update. A definition made after values were logged starts
 from aggregates that the run computes once from its stored history. As in
 W&B, a NaN makes min, max and mean NaN, and booleans and media count only
@@ -94,10 +94,13 @@ class Summary:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the summary as stored: aggregated keys as dicts."""
+        # The writer thread calls this while log() adds keys, so iterate over a
+        # copy (dict() copies in one step under the GIL).
+        items = dict(self._items)
         if not len(self._metrics):
-            return dict(self._items)
+            return items
         result = {}
-        for key, latest in self._items.items():
+        for key, latest in items.items():
             value = self._value(key, latest)
             if value is not _HIDDEN:
                 result[key] = value

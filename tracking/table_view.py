@@ -11,7 +11,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 PAGE_SIZES = (25, 50, 100, 250)
-# Shown whatever columns are chosen, so a row can always be told apart.
+# Shown whatever columns are chosen, so that every row can be identified.
 KEY_COLUMNS = ("name", "run_id")
 
 
@@ -45,5 +45,5 @@ def select_columns(table: pd.DataFrame, columns: Sequence[str] | None) -> pd.Dat
     """
     if columns is None:
         return table
-    wanted = set(columns) | set(KEY_COLUMNS)
-    return table[[column for column in table.columns if column in wanted]]
+    keep = set(columns) | set(KEY_COLUMNS)
+    return table[[column for column in table.columns if column in keep]]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 import tracking
-from tracking import schema
+from tracking import downsample, schema
 from tracking.downsample import (
     bucket_reference,
     choose_level,
@@ -96,7 +96,15 @@ def test_bucket_reference_by_hand():
     assert kept["step"].tolist() == [0, 1, 2, 3, 4, 5, 7]
 
 
-def test_downsampled_matches_pandas_reference(store_location):
+@pytest.fixture(params=["sql", "pandas"])
+def reduce_path(request, monkeypatch):
+    """Compute new buckets with the SQL GROUP BY or from raw rows in pandas."""
+    steps = 0 if request.param == "sql" else 10**9
+    monkeypatch.setattr(downsample, "RAW_TAIL_STEPS", steps)
+    return request.param
+
+
+def test_downsampled_matches_pandas_reference(store_location, reduce_path):
     rng = np.random.default_rng(7)
     store = tracking.open_store()
     max_points = 200
@@ -141,7 +149,7 @@ def test_downsampled_matches_pandas_reference(store_location):
     assert stored == expected_buckets
 
 
-def test_growing_line_extends_stored_buckets(store_location):
+def test_growing_line_extends_stored_buckets(store_location, reduce_path):
     rng = np.random.default_rng(11)
     store = tracking.open_store()
     run_pk = _create_run(store, "growing")
@@ -177,7 +185,7 @@ def test_stored_buckets_are_used(store_location):
     assert 99.0 in result["value"].tolist()
 
 
-def test_all_nan_bucket_keeps_first_and_last(store_location):
+def test_all_nan_bucket_keeps_first_and_last(store_location, reduce_path):
     store = tracking.open_store()
     run_pk = _create_run(store, "nan")
     steps = np.arange(64)

@@ -91,12 +91,15 @@ def test_metrics_logger_rejects_bad_frequency():
         WandbMetricsLogger(log_freq=0)
 
 
-def test_wandb_callback_tracks_best_epoch(store_location):
+def test_wandb_callback_tracks_best_epoch(store_location, tmp_path):
     run = tracking.init(project="keras", name="cb run")
     callback = WandbCallback(monitor="val_loss")
-    callback.set_model(_model())
+    model = _model()
+    callback.set_model(model)
     epochs = [(1.0, 0.9), (0.8, 0.5), (0.7, 0.6), (0.6, 0.4), (0.5, 0.45)]
     for epoch, (loss, val_loss) in enumerate(epochs):
+        # Stand-in for training: each epoch ends with other weights.
+        model.set_weights([np.full((3, 1), epoch, "float32"), np.zeros(1, "float32")])
         callback.on_epoch_end(epoch, {"loss": loss, "val_loss": val_loss})
     run.finish()
 
@@ -114,6 +117,11 @@ def test_wandb_callback_tracks_best_epoch(store_location):
     assert [v.manifest["metadata"]["epoch"] for v in versions] == [0, 1, 3]
     assert versions[-1].aliases == ("latest", "best", "epoch_3")
     assert [entry for entry in versions[-1].manifest["files"]] == ["model-best.keras"]
+    assert callback.best_model_artifact.version == "v2"
+    best = tracking.Api().artifact("keras/model-cb_run:best")
+    folder = Path(best.download(tmp_path / "best"))
+    kernel = keras.saving.load_model(folder / "model-best.keras").get_weights()[0]
+    assert kernel.ravel().tolist() == [3.0, 3.0, 3.0]
 
 
 def test_wandb_callback_auto_mode_maximises_accuracy(sqlite_store):

@@ -134,7 +134,7 @@ def test_save_rejects_unknown_policy(sqlite_store, tmp_path):
     run.finish()
 
 
-def test_save_does_not_follow_names_out_of_folder(sqlite_store, tmp_path):
+def test_save_copies_symlink_contents(sqlite_store, tmp_path):
     outside = tmp_path / "outside.txt"
     outside.write_text("secret")
     base = tmp_path / "base"

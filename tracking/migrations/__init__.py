@@ -1,0 +1,1 @@
+"""Alembic revisions of the Runlens store schema; run by :mod:`tracking.migrate`."""
