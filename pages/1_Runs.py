@@ -1,13 +1,12 @@
-"""Runs: a sortable, filterable table of a project's runs and their charts."""
+"""Runs: filter, sort and page a project's runs, chart and compare them."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from analysis.charts import metric_history_chart
+from pages.ui import runs as sections
 from pages.ui.store import get_store, load_projects, load_runs
-from tracking.query import all_tags, filter_runs, run_table
 
 st.set_page_config(page_title="Runs - Runlens", layout="wide")
 st.title("Runs")
@@ -26,71 +25,65 @@ requested = st.query_params.get("project")
 default_index = project_names.index(requested) if requested in project_names else 0
 project = st.selectbox("Project", project_names, index=default_index, key="project")
 st.query_params["project"] = project
+sections.show_notice()
+
+if st.toggle("Show deleted runs", key="show_deleted"):
+    deleted = sections.load_deleted_runs(store, store.url, project)
+    if deleted.empty:
+        st.info(f"Project '{project}' has no deleted runs.")
+    else:
+        sections.deleted_runs_section(store, project, deleted)
+    st.stop()
 
 runs = load_runs(store, store.url, project)
 if runs.empty:
     st.info(f"Project '{project}' has no runs.")
     st.stop()
 
-# Filters
+running = int((runs["state"] == "running").sum())
+refresh = sections.REFRESH_SECONDS if running else None
+if running:
+    st.caption(
+        f"{running} run(s) running: the table and charts reload every "
+        f"{sections.REFRESH_SECONDS:.0f} s."
+    )
 
-columns = st.columns([2, 2, 3])
-states = columns[0].multiselect(
-    "State", sorted(runs["state"].unique()), key="state_filter"
-)
-tags = columns[1].multiselect("Tags", all_tags(runs), key="tag_filter")
-text = columns[2].text_input(
-    "Search", key="text_filter", placeholder="name, id, notes, group or tag"
-)
-shown = filter_runs(runs, states=states, tags=tags, text=text)
 
-table_columns = run_table(runs).columns.tolist()
-sort_columns = st.columns([3, 1])
-sort_by = sort_columns[0].selectbox(
-    "Sort by", table_columns, index=table_columns.index("created_at"), key="sort_by"
-)
-descending = sort_columns[1].toggle("Descending", value=True, key="sort_desc")
-table = run_table(shown, sort_by=sort_by, ascending=not descending)
+def runs_workspace() -> None:
+    """Draw the table, the run selection, the charts and the diff.
 
-st.caption(f"{len(table)} of {len(runs)} runs")
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={
-        "created_at": st.column_config.DatetimeColumn(
-            "started", format="YYYY-MM-DD HH:mm:ss"
-        ),
-        "duration": st.column_config.NumberColumn("duration (s)", format="%.1f"),
-    },
-    key="runs_table",
-)
+    A fragment reruns this on a timer while runs are running.
+    """
+    sections.reload_page_after_action()
+    live = load_runs(store, store.url, project)
+    filtered = sections.filtered_runs(live)
+    table = sections.sorted_table(filtered, live)
+    page = sections.table_section(table, len(live), project)
 
-# Charts
+    labels = {row.run_id: f"{row.name} ({row.run_id})" for row in live.itertuples()}
+    selected = sections.selected_runs(page, labels)
+    sections.delete_button(store, project, selected)
 
-labels = {row.run_id: f"{row.name} ({row.run_id})" for row in table.itertuples()}
-selected = st.multiselect(
-    "Runs to chart",
-    list(labels),
-    default=list(labels)[:5],
-    format_func=labels.get,
-    key="chart_runs",
-)
-if selected:
-    keys = store.history_keys(project, selected)
-    default_metrics = [key for key in keys if not key.startswith("_")][:4]
-    metrics = st.multiselect("Metrics", keys, default=default_metrics, key="metrics")
-    if metrics:
-        history = store.history(project, selected, keys=metrics)
-        names = runs.set_index("run_id")["name"]
-        history["run_name"] = history["run_id"].map(names)
-        chart_columns = st.columns(2)
-        for index, metric in enumerate(metrics):
-            chart = metric_history_chart(history[history["key"] == metric], metric)
-            chart_columns[index % 2].altair_chart(chart, width="stretch")
+    st.subheader("Charts")
+    if selected:
+        keys = store.history_keys(project, selected)
+        settings = sections.chart_settings(keys, live)
+        sections.metric_charts(store, project, selected, live, settings)
+    else:
+        st.caption("Select runs to chart their metrics.")
+    chosen = live[live["run_id"].isin(selected)]
+    sections.comparison_charts(filtered, chosen)
+
+    st.subheader("Diff")
+    sections.diff_section(store, project, selected, labels)
+
+
+st.fragment(runs_workspace, run_every=refresh)()
 
 # One run
 
 st.subheader("Run details")
+labels = {row.run_id: f"{row.name} ({row.run_id})" for row in runs.itertuples()}
 run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="detail_run")
 if run_id:
     record = store.run(project, run_id)
@@ -99,9 +92,13 @@ if run_id:
         f"**{record['name']}** · state **{record['state']}** · "
         f"started {started:%Y-%m-%d %H:%M:%S} UTC"
     )
-    config_tab, summary_tab, artifacts_tab = st.tabs(["Config", "Summary", "Artifacts"])
+    config_tab, summary_tab, edit_tab, artifacts_tab = st.tabs(
+        ["Config", "Summary", "Tags, notes and group", "Artifacts"]
+    )
     config_tab.json(record["config"])
     summary_tab.json(record["summary"])
+    with edit_tab:
+        sections.edit_form(store, project, record)
     artifacts = store.artifacts(project, run_id)
     if artifacts.empty:
         artifacts_tab.write("This run stored no artifacts.")

@@ -1,0 +1,282 @@
+"""The datapoints explorer: fields to plot, the chart, and opening a row in the editor.
+
+Fields are the dataset's columns, each model's outputs (prediction, score, correct
+or error), the row id, and the distance of every row to the row open in the
+editor. Rows deleted in the editor are left out; edited and added rows are shown
+in the editor only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from analysis.counterfactual import distances
+from analysis.edit_overlay import kept_mask, row_frame
+from analysis.explorer import ROW_COLUMN, SELECTION_NAME, explorer_chart
+from analysis.images import row_images
+from pages.ui.editor import editor_state
+from pages.ui.loaders import image_layout_for, stats_for
+from pages.ui.slicing import Slicing, current_threshold, row_thresholds, shared
+from pages.ui.state import remember, restore
+from pages.ui.tables import table_with_download
+from pages.ui.whatif import LoadedModel, WhatIf
+
+logger = logging.getLogger(__name__)
+
+EDITOR_PAGE = "pages/2_What-If.py"
+NONE = "(none)"
+ROW_FIELD = "row id"
+LISTED_ROWS = 1000
+THUMBNAILS = 24
+
+
+def output_fields(context: WhatIf) -> list[str]:
+    """Return the names of the model output fields, per model."""
+    names = []
+    for model in context.models:
+        prefix = _prefix(context, model)
+        if context.task == "regression":
+            names += [
+                f"{prefix}prediction",
+                f"{prefix}error",
+                f"{prefix}absolute error",
+            ]
+        else:
+            names += [f"{prefix}prediction", f"{prefix}score", f"{prefix}correct"]
+    if len(context.models) > 1:
+        names.append("models agree")
+    return names
+
+
+def explorer(context: WhatIf, slicing: Slicing) -> None:
+    """Draw the field choices, the chart and the ways to open a row."""
+    overlay, _ = editor_state(context)
+    selected = shared(
+        "wi_row", "row", parse=int, default=0, valid=lambda v: overlay.contains(v)
+    )
+    distance_field = f"distance to row {selected}"
+    fields = [
+        *[str(name) for name in context.frame.columns],
+        *output_fields(context),
+        distance_field,
+        ROW_FIELD,
+    ]
+    default_x = (
+        output_fields(context)[1] if context.task != "regression" else "prediction"
+    )
+    cells = st.columns(3)
+    x = _field_select(cells[0], "X axis", "wi_x", "x", fields, default_x)
+    y = _field_select(cells[1], "Y axis", "wi_y", "y", [NONE, *fields], NONE)
+    color = _field_select(
+        cells[2],
+        "Colour by",
+        "wi_color",
+        "color",
+        [NONE, *fields],
+        _default_color(context),
+    )
+    cells = st.columns(3)
+    x_buckets = _buckets(cells[0], "Bucket the X axis (0 = no)", "wi_x_buckets")
+    y_buckets = _buckets(cells[1], "Bucket the Y axis (0 = no)", "wi_y_buckets")
+
+    keep_rows = np.flatnonzero(kept_mask(overlay))
+    chosen = [name for name in dict.fromkeys([x, y, color]) if name != NONE]
+    data = _field_data(
+        context, slicing, chosen, keep_rows, selected, distance_field, overlay
+    )
+    view = explorer_chart(
+        data,
+        x=x,
+        y=None if y == NONE else y,
+        color=None if color == NONE else color,
+        x_buckets=x_buckets,
+        y_buckets=y_buckets,
+        highlight=selected,
+    )
+    st.caption(view.note)
+    if view.kind == "scatter":
+        event = st.altair_chart(
+            view.chart,
+            width="stretch",
+            on_select="rerun",
+            selection_mode=SELECTION_NAME,
+            key="wi_explorer_chart",
+        )
+        picked = _picked_row(event)
+        if picked is not None and st.button(
+            f"Open row {picked} in the datapoint editor", key="wi_open_picked"
+        ):
+            _switch(picked)
+    else:
+        st.altair_chart(view.chart, width="stretch")
+
+    cells = st.columns([2, 2, 3])
+    restore(
+        "wi_explore_row", valid=lambda v: 0 <= v < len(context.frame), default=selected
+    )
+    row = cells[0].number_input(
+        "Row",
+        min_value=0,
+        max_value=len(context.frame) - 1,
+        step=1,
+        key="wi_explore_row",
+    )
+    remember("wi_explore_row")
+    if cells[1].button("Open in the datapoint editor", key="wi_open_row"):
+        _switch(int(row))
+    _thumbnails(context, slicing, data, selected)
+    _rows_table(context, data, chosen)
+
+
+def _field_select(
+    container: Any, label: str, key: str, param: str, options: list[str], default: str
+) -> str:
+    restore(key, param=param, options=options, default=default)
+    value = container.selectbox(label, options, key=key)
+    remember(key, param=param)
+    return value
+
+
+def _buckets(container: Any, label: str, key: str) -> int | None:
+    restore(key, valid=lambda v: v == 0 or 2 <= v <= 50, default=0)
+    value = container.number_input(label, min_value=0, max_value=50, key=key)
+    remember(key)
+    return None if int(value) < 2 else int(value)
+
+
+def _default_color(context: WhatIf) -> str:
+    return (
+        f"{_prefix(context, context.model)}correct"
+        if context.task != "regression"
+        else context.label
+    )
+
+
+def _prefix(context: WhatIf, model: LoadedModel) -> str:
+    return "" if model is context.model else f"{model.name}: "
+
+
+def _field_data(
+    context: WhatIf,
+    slicing: Slicing,
+    fields: list[str],
+    rows: np.ndarray,
+    selected: int,
+    distance_field: str,
+    overlay: Any,
+) -> pd.DataFrame:
+    """Build the explorer's data: the row ids and the chosen fields, kept rows only."""
+    data = pd.DataFrame({ROW_COLUMN: rows})
+    thresholds = row_thresholds(slicing, current_threshold(), len(context.frame))
+    outputs: dict[str, Any] = {}
+    for model in context.models:
+        outputs.update(_model_outputs(context, model, thresholds))
+    if len(context.models) > 1:
+        first, second = (
+            outputs[f"{_prefix(context, m)}prediction"] for m in context.models[:2]
+        )
+        outputs["models agree"] = first == second
+
+    for name in fields:
+        if name in data.columns:
+            continue
+        if name == ROW_FIELD:
+            data[name] = rows
+        elif name == distance_field:
+            stats = stats_for(
+                context.data_key, (context.label, *context.score_columns), context.frame
+            )
+            anchor = row_frame(context.frame, overlay, selected).iloc[0]
+            data[name] = distances(context.frame, anchor, stats)[rows]
+        elif name in outputs:
+            data[name] = np.asarray(outputs[name])[rows]
+        else:
+            data[name] = context.frame[name].to_numpy()[rows]
+    return data
+
+
+def _model_outputs(
+    context: WhatIf, model: LoadedModel, thresholds: Any
+) -> dict[str, Any]:
+    prefix = _prefix(context, model)
+    if context.task == "regression":
+        actual = context.frame[context.label].to_numpy(dtype=float, na_value=np.nan)
+        error = model.scores - actual
+        return {
+            f"{prefix}prediction": model.scores,
+            f"{prefix}error": error,
+            f"{prefix}absolute error": np.abs(error),
+        }
+    predicted = context.predictions(model, thresholds)
+    truth = context.frame[context.label].astype(object)
+    correct = (
+        pd.Series(predicted).astype(str) == truth.astype(str).to_numpy()
+    ).to_numpy()
+    correct = np.where(truth.isna().to_numpy(), None, correct)
+    score = (
+        context.positive_scores(model)
+        if context.task == "binary"
+        else model.scores.max(axis=1)
+    )
+    return {
+        f"{prefix}prediction": predicted.astype(str),
+        f"{prefix}score": score,
+        f"{prefix}correct": correct.astype(str),
+    }
+
+
+def _picked_row(event: Any) -> int | None:
+    try:
+        points = event["selection"][SELECTION_NAME]
+    except (KeyError, TypeError):
+        return None
+    if not points:
+        return None
+    value = points[0].get(ROW_COLUMN) if isinstance(points[0], dict) else None
+    return None if value is None else int(value)
+
+
+def _switch(row: int) -> None:
+    st.switch_page(EDITOR_PAGE, query_params={"row": str(row)})
+
+
+def _thumbnails(
+    context: WhatIf, slicing: Slicing, data: pd.DataFrame, selected: int
+) -> None:
+    """Show the selected row and a seeded sample of rows as images, if they are."""
+    found = image_layout_for(context.data_key, tuple(context.features), context.frame)
+    if found is None:
+        return
+    layout, value_range = found
+    rows = data[ROW_COLUMN].to_numpy()
+    rng = np.random.default_rng(0)
+    sample = rng.choice(rows, size=min(THUMBNAILS, len(rows)), replace=False)
+    pictured = [selected, *(int(row) for row in sample if row != selected)]
+    pictured = pictured[:THUMBNAILS]
+    thresholds = row_thresholds(slicing, current_threshold(), len(context.frame))
+    predictions = context.predictions(thresholds=thresholds)
+    images = row_images(context.frame.iloc[pictured], layout, value_range, scale=6)
+    st.subheader("Images")
+    st.image(
+        list(images),
+        caption=[f"row {row}: {predictions[row]}" for row in pictured],
+        width=56,
+    )
+
+
+def _rows_table(context: WhatIf, data: pd.DataFrame, fields: list[str]) -> None:
+    with st.expander(f"The first {LISTED_ROWS:,} rows with these fields"):
+        listed = data.head(LISTED_ROWS)
+        features = context.frame.iloc[listed[ROW_COLUMN].to_numpy()].reset_index(
+            drop=True
+        )
+        extra = [name for name in fields if name not in features.columns]
+        table = pd.concat(
+            [listed[[ROW_COLUMN, *extra]].reset_index(drop=True), features], axis=1
+        )
+        table_with_download(table, key="wi_explorer_rows", file_name="datapoints.csv")

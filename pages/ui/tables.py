@@ -1,0 +1,42 @@
+"""Tables with a CSV download whose formula cells are escaped."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from analysis.export import to_csv_bytes
+
+logger = logging.getLogger(__name__)
+
+
+def table_with_download(
+    frame: pd.DataFrame, *, key: str, file_name: str, **dataframe_options: Any
+) -> None:
+    """Draw ``frame`` and a button that downloads it as formula-safe CSV.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A table small enough to send to the browser: aggregated results, or a
+        page of rows.
+    key : str
+        Key of the table; the button's key is ``key + "_csv"``.
+    file_name : str
+        Name of the downloaded file.
+    **dataframe_options
+        Passed to ``st.dataframe``, such as ``column_config``.
+    """
+    dataframe_options.setdefault("hide_index", True)
+    st.dataframe(frame, key=key, **dataframe_options)
+    st.download_button(
+        "Download CSV",
+        to_csv_bytes(frame),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+    )
