@@ -371,7 +371,13 @@ class Predictor:
         n_rows = len(inputs)
         for start in range(0, n_rows, batch_size):
             stop = min(start + batch_size, n_rows)
-            batches.append(self._predict_batch(inputs.iloc[start:stop]))
+            batch = inputs.iloc[start:stop]
+            try:
+                batches.append(self._predict_batch(batch))
+            except ModelError:
+                raise
+            except (ValueError, TypeError) as exc:
+                raise ModelError(_prediction_failure(batch, exc)) from exc
             if progress is not None:
                 progress(stop / n_rows)
 
@@ -721,3 +727,26 @@ def _keras_text_columns_message(columns: list[str]) -> str:
         "preprocessor needs numbers in every input column. Supply the fitted "
         "preprocessor used in training, or encode these columns first."
     )
+
+
+def _prediction_failure(batch: pd.DataFrame, exc: Exception) -> str:
+    """Describe why the model rejected a batch, naming the columns to fix."""
+    problems = []
+    for column in batch.columns:
+        values = batch[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
+            values
+        ):
+            numbers = values.to_numpy(dtype=float, na_value=np.nan)
+            if np.isnan(numbers).any():
+                problems.append(f"{column!r} has missing values")
+            if np.isinf(numbers).any():
+                problems.append(f"{column!r} has infinite values")
+    reason = str(exc).splitlines()[0][:300].rstrip(".")
+    message = f"the model could not score the data: {reason}"
+    if problems:
+        message += ". In the data, " + "; ".join(problems[:10])
+        message += ". Fill or drop those values, or use a model that accepts them."
+    else:
+        message += ". Check that each column has the type the model was trained on."
+    return message

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.data import DataError
 from analysis.models import ModelError, Predictor, load_model, make_predictor
 from tracking import RunStore
 from tracking.artifacts import artifact_files, read_dataset
@@ -51,8 +52,18 @@ def _checked_classes(named: Sequence[Any], found: Sequence[Any]) -> list[Any]:
 
 
 def load_run_dataset(store: RunStore, manifest: Mapping[str, Any]) -> pd.DataFrame:
-    """Load a dataset artifact of the user's own store."""
-    return read_dataset(store, manifest)
+    """Load a dataset artifact of the user's own store.
+
+    Raises ``DataError`` when the stored file is unreadable.
+    """
+    try:
+        return read_dataset(store, manifest)
+    except (OSError, ValueError) as exc:
+        # pyarrow's ArrowInvalid is a ValueError.
+        raise DataError(
+            f"the stored dataset could not be read ({exc}); the artifacts folder "
+            "may be damaged. Log the dataset again from its run."
+        ) from exc
 
 
 def positive_index(classes: Sequence[Any], positive: Any) -> int:

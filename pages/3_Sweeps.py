@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 import tracking
@@ -136,9 +137,11 @@ def _results(sweep: sweep_store.SweepRecord) -> None:
 
     columns = st.columns(5)
     columns[0].metric("State", sweep.state)
+    # A random or bayes sweep without run_cap has no planned count (NaN).
+    planned = row["planned"] if pd.notna(row["planned"]) else None
     columns[1].metric(
         "Trials",
-        f"{row['trials']}" + (f" / {row['planned']}" if row["planned"] else ""),
+        f"{row['trials']}" + (f" / {int(planned)}" if planned else ""),
     )
     columns[2].metric("Running", int(row["running"]))
     columns[3].metric("Failed", int(row["failed"]))
@@ -146,8 +149,8 @@ def _results(sweep: sweep_store.SweepRecord) -> None:
     columns[4].metric(
         f"Best {metric.name}" if metric else "Best", f"{best.best:.4g}" if best else "-"
     )
-    if row["planned"]:
-        st.progress(min(row["trials"] / row["planned"], 1.0))
+    if planned:
+        st.progress(min(row["trials"] / planned, 1.0))
     st.caption(
         ("Agent running. " if _agent_running(sweep.sweep_id) else "")
         + f"Run an agent from a terminal: `python -m tracking agent {sweep.sweep_id}`"

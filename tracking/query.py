@@ -70,6 +70,8 @@ def run_table(runs: pd.DataFrame, sort_by: str | None = None, ascending: bool = 
     summary_columns = sorted(c for c in runs.columns if c.startswith("summary."))
     table = runs[RUN_TABLE_COLUMNS + config_columns + summary_columns].copy()
     table["tags"] = table["tags"].map(lambda run_tags: ", ".join(run_tags or []))
+    for column in config_columns + summary_columns:
+        table[column] = _displayable(table[column])
     if sort_by is not None:
         if sort_by not in table.columns:
             raise ValueError(
@@ -77,3 +79,27 @@ def run_table(runs: pd.DataFrame, sort_by: str | None = None, ascending: bool = 
             )
         table = table.sort_values(sort_by, ascending=ascending, na_position="last")
     return table.reset_index(drop=True)
+
+
+def _displayable(column: pd.Series) -> pd.Series:
+    """Return a column that Arrow can show: mixed or oversized values become text.
+
+    A column of numbers that fit a float stays numeric. Anything else (lists,
+    dicts, mixed types, integers too large for int64) is shown as its text.
+    """
+    if column.dtype != object:
+        return column
+    values = column.dropna()
+    if values.map(lambda value: isinstance(value, bool)).all():
+        return column
+    numbers = values.map(lambda value: isinstance(value, int | float))
+    if numbers.all():
+        try:
+            return pd.to_numeric(column, errors="raise").astype("float64")
+        except (OverflowError, ValueError, TypeError):
+            pass
+    return column.map(lambda value: None if _is_missing(value) else str(value))
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value)

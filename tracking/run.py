@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tracking.config import Config, normalize_key
 from tracking.errors import UsageError
 from tracking.files import SavedGlob, copy_saved
@@ -21,6 +23,9 @@ from tracking.writer import HistoryWriter
 __all__ = ["Run", "Summary"]
 
 logger = logging.getLogger(__name__)
+
+# The largest step the history table holds (a signed 64-bit integer).
+MAX_STEP = 2**63 - 1
 
 
 class Run(RunOutputs):
@@ -352,12 +357,18 @@ class Run(RunOutputs):
             return
 
         if type(step) is not int:
+            if isinstance(step, bool | np.bool_):
+                raise TypeError(f"step must be an integer, got the boolean {step!r}")
             if isinstance(step, float) and step.is_integer():
                 step = int(step)
             elif hasattr(step, "__index__"):
                 step = step.__index__()
             else:
                 raise TypeError(f"step must be an integer, got {step!r}")
+        if not 0 <= step <= MAX_STEP:
+            raise ValueError(
+                f"step {step} is out of range; steps run from 0 to {MAX_STEP}"
+            )
         if step < self._step:
             logger.warning(
                 "Tried to log to step %d that is less than the current step %d. "

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+# Integers beyond this overflow a float64 history value.
+_MAX_FLOAT_INT = int(np.finfo(np.float64).max)
 _SCALAR_TYPES = (float, int, bool)
 
 
@@ -26,9 +28,18 @@ def flatten_metrics(
     for key, value in data.items():
         if type(key) is not str:
             raise TypeError(f"metric names must be strings, got {key!r}")
+        if "\x00" in key:
+            raise ValueError(f"metric name {key!r} contains a NUL character; remove it")
         name = prefix + key
         kind = type(value)
-        if kind is float or kind is int or kind is bool:
+        if kind is float or kind is bool:
+            flat[name] = value
+        elif kind is int:
+            if not -_MAX_FLOAT_INT <= value <= _MAX_FLOAT_INT:
+                raise ValueError(
+                    f"cannot log {name!r}: a {len(str(abs(value)))}-digit integer "
+                    "is too large to store as a float; log it in a smaller unit"
+                )
             flat[name] = value
         elif isinstance(value, np.generic) and isinstance(value, np.number | np.bool_):
             flat[name] = value.item()

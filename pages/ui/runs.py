@@ -172,11 +172,11 @@ def selected_runs(page: pd.DataFrame, labels: dict[str, str]) -> list[str]:
 
     The first five runs of the page are selected when the page first opens.
     """
-    if "chart_runs" in st.session_state:
-        still_listed = [
-            run_id for run_id in st.session_state["chart_runs"] if run_id in labels
-        ]
-    else:
+    still_listed = [
+        run_id for run_id in st.session_state.get("chart_runs", []) if run_id in labels
+    ]
+    if not still_listed:
+        # First visit, or another project: start from the page's first runs.
         still_listed = page["run_id"].tolist()[:5]
     st.session_state["chart_runs"] = still_listed
     options = list(dict.fromkeys(still_listed + page["run_id"].tolist()))

@@ -190,7 +190,7 @@ def whatif_context() -> WhatIf:
         return _scored(*selection)
     except (ModelError, ValueError) as exc:
         logger.info("Scoring failed: %s", exc)
-        st.error(f"The model could not score the dataset: {exc}")
+        st.error(f"Scoring failed: {exc}")
         st.stop()
 
 

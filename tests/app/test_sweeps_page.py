@@ -87,3 +87,23 @@ def test_pause_and_resume_buttons(sqlite_store):
     assert app.button(key=f"pause_{sweep_id}").disabled
     app.button(key=f"resume_{sweep_id}").click().run()
     assert sweep_store.get_sweep(store, sweep_id).state == "running"
+
+
+def test_random_sweep_without_cap_beside_grid(sweep_env):
+    """Check a sweep with no planned count shows no progress bar and no error."""
+    random_sweep = tracking.sweep(
+        {
+            "method": "random",
+            "metric": {"name": "loss"},
+            "parameters": {
+                "x": {"min": 0.0, "max": 4.0},
+                "opt": {"parameters": {"w": {"value": 0.0}}},
+            },
+        },
+        project="page",
+    )
+    tracking.agent(random_sweep, function=_train, count=2)
+    app = open_page(PAGE)
+    app.selectbox(key="sweep_id").set_value(random_sweep).run()
+    assert not app.exception
+    assert metric_values(app)["Trials"] == "2"

@@ -355,3 +355,16 @@ def test_multiclass_editor_top_classes(demo_env):
     expected = ", ".join(f"{model.classes_[i]} {scores[i]:.2f}" for i in order)
     assert metric_values(app)["Edited prediction"] == model.classes_[order[0]]
     assert any(m.value == f"**Top classes:** {expected}" for m in app.markdown)
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [("", "'x' has missing values"), ("inf", "'x' has infinite values")],
+)
+def test_unscorable_values_reported(demo_env, small_model, cell, message):
+    """Check that values the model rejects give an error naming the column."""
+    model, frame, _ = small_model
+    csv = frame.to_csv(index=False).replace("\n3.0,", f"\n{cell},", 1).encode()
+    app = upload(open_page(WHATIF), skops_bytes(model), csv)
+    assert not app.exception
+    assert message in app.error[0].value

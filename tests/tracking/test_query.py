@@ -63,3 +63,19 @@ def test_run_table_sorts_with_missing_last(runs):
 def test_run_table_rejects_unknown_column(runs):
     with pytest.raises(ValueError, match="cannot sort by 'nope'"):
         run_table(runs, sort_by="nope")
+
+
+def test_run_table_shows_unconvertible_values_as_text(runs):
+    runs = runs.assign(
+        **{
+            "summary.huge": pd.Series([10**400, 1, None], dtype=object),
+            "config.layers": pd.Series([[64, 32], [8], None], dtype=object),
+            "summary.mixed": pd.Series([1, 2.5, None], dtype=object),
+        }
+    )
+    table = run_table(runs)
+    assert table.loc[0, "summary.huge"] == str(10**400)
+    assert table.loc[1, "summary.huge"] == "1"
+    assert table.loc[0, "config.layers"] == "[64, 32]"
+    assert table["summary.mixed"].dtype == "float64"
+    assert table.loc[1, "summary.mixed"] == 2.5

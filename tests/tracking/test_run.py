@@ -257,3 +257,25 @@ def test_writer_stores_rows_before_finish(sqlite_store):
         time.sleep(0.05)
     assert len(run.store.history("live", [run.id])) == 1
     run.finish()
+
+
+@pytest.mark.parametrize(
+    ("data", "step", "error", "message"),
+    [
+        ({"x": 1}, 2**63, ValueError, "step 9223372036854775808 is out of range"),
+        ({"x": 1}, -1, ValueError, "step -1 is out of range"),
+        ({"x": 1}, True, TypeError, "got the boolean True"),
+        ({"a\x00b": 1}, None, ValueError, "NUL character"),
+        ({"big": 10**400}, None, ValueError, "'big': a 401-digit integer"),
+    ],
+)
+def test_log_rejects_unstorable_input(store_location, data, step, error, message):
+    run = tracking.init(project="values")
+    with pytest.raises(error, match=message):
+        run.log(data, step=step)
+    run.log({"after": 1})
+    run.finish()
+
+    record = run.store.run("values", run.id)
+    assert record["state"] == "finished"
+    assert run.store.history("values", [run.id])["key"].tolist() == ["after"]
