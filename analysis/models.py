@@ -208,6 +208,36 @@ def _load_file(path: Path, display_name: str, *, allow_pickle: bool, trusted: bo
         ) from exc
 
 
+# Limits on what a model archive may unpack to, checked from its ZIP directory
+# before any member is read. NOTE: sized for models of up to a few hundred MB;
+# raise them for larger models.
+MAX_UNPACKED_BYTES = 2 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+
+
+def _check_archive_size(path: Path, display_name: str, suffix: str) -> None:
+    """Raise ModelError for a ZIP whose members would unpack to too much data."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ModelError(
+            f"{display_name!r} is not a valid {suffix} file ({exc}); it may be "
+            "truncated. Save or upload the model again."
+        ) from exc
+
+    unpacked = sum(member.file_size for member in members)
+    packed = max(sum(member.compress_size for member in members), 1)
+    if unpacked > MAX_UNPACKED_BYTES or unpacked / packed > MAX_COMPRESSION_RATIO:
+        raise ModelError(
+            f"{display_name!r} unpacks to {unpacked:,} bytes from {packed:,} "
+            f"(limit {MAX_UNPACKED_BYTES:,} bytes and a ratio of "
+            f"{MAX_COMPRESSION_RATIO}); it is not a model this page will load"
+        )
+
+
 def _check_file_signature(path: Path, display_name: str, suffix: str) -> None:
     """Raise ModelError when the first bytes do not match the format of the suffix."""
     with path.open("rb") as handle:
@@ -226,6 +256,8 @@ def _check_file_signature(path: Path, display_name: str, suffix: str) -> None:
             f"{display_name!r} is not a valid {suffix} file: a {suffix} file is a "
             "ZIP archive, and this file does not start with a ZIP header."
         )
+    if suffix in (".skops", ".keras"):
+        _check_archive_size(path, display_name, suffix)
     if suffix == ".h5" and not any(
         head[offset : offset + len(_HDF5_SIGNATURE)] == _HDF5_SIGNATURE
         for offset in _HDF5_SIGNATURE_OFFSETS

@@ -445,7 +445,7 @@ def test_corrupt_upload_raises_model_error(filename, data, reason):
 def test_truncated_skops_file(frame):
     data = skops.io.dumps(fit_pipeline(frame))
 
-    with pytest.raises(ModelError, match="failed to load 'model.skops'"):
+    with pytest.raises(ModelError, match="'model.skops' is not a valid .skops file"):
         load_model_bytes(data[: len(data) // 2], "model.skops")
 
 
@@ -545,3 +545,14 @@ def test_predict_labels_rejects_regression(frame):
     assert isinstance(predictor, Predictor)
     with pytest.raises(ValueError, match="needs a classification model"):
         predictor.predict_labels(np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize("suffix", [".skops", ".keras"])
+def test_archive_that_unpacks_too_far_rejected(tmp_path, suffix):
+    import zipfile
+
+    path = tmp_path / f"bomb{suffix}"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("schema.json", b"0" * 50_000_000)
+    with pytest.raises(ModelError, match="unpacks to 50,000,000 bytes"):
+        load_model(path)
