@@ -188,6 +188,13 @@ class Run(RunOutputs):
         return self.summary.as_dict(), self.config.as_dict()
 
     def _mark_changed(self) -> None:
+        if self._finished and self._store is not None:
+            # The value is already set in memory, but it would never be stored.
+            raise UsageError(
+                f"run {self.id!r} is finished, so this config or summary change "
+                "is not stored; resume the run with tracking.init(id=..., "
+                "resume='allow') to change it"
+            )
         if self._writer is not None:
             self._writer.mark_changed()
 

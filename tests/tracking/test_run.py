@@ -279,3 +279,12 @@ def test_log_rejects_unstorable_input(store_location, data, step, error, message
     record = run.store.run("values", run.id)
     assert record["state"] == "finished"
     assert run.store.history("values", [run.id])["key"].tolist() == ["after"]
+
+
+def test_summary_and_config_change_after_finish_raise(sqlite_store):
+    run = tracking.init(project="life", config={"lr": 0.1})
+    run.finish()
+    with pytest.raises(UsageError, match="is finished, so this config or summary"):
+        run.summary["late"] = 1
+    with pytest.raises(UsageError, match="is finished"):
+        run.config.update({"late": 2})
