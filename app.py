@@ -63,7 +63,18 @@ left.metric("Projects", len(projects))
 right.metric("Runs", run_count)
 
 st.page_link("pages/1_Runs.py", label="Runs: compare tracked runs")
-st.page_link("pages/2_What-If.py", label="What-If: analyse a model on a dataset")
+st.page_link(
+    "pages/2_What-If.py",
+    label="What-If: edit datapoints, counterfactuals, partial dependence",
+)
+st.page_link(
+    "pages/5_Performance_and_Fairness.py",
+    label="Performance and fairness: metrics per slice, threshold strategies",
+)
+st.page_link("pages/6_Features.py", label="Features: overview and dataset drift")
+st.page_link("pages/7_Datapoints.py", label="Datapoints: explore every row")
+st.page_link("pages/3_Sweeps.py", label="Sweeps: hyperparameter searches")
+st.page_link("pages/4_Reports.py", label="Reports: compose and export")
 
 with st.expander("Create demo project", expanded=run_count == 0):
     st.write(
