@@ -285,6 +285,15 @@ def _load_skops(path: Path, display_name: str, *, trusted: bool) -> Any:
     return skops.io.load(path, trusted=untrusted)
 
 
+# Functions that scikit-learn's own estimators store and that do nothing but
+# validate or wrap: HistGradientBoosting with categorical features keeps a
+# FunctionTransformer(partial(check_array, ...)). skops lists the target of a
+# partial separately, so allowing partial itself lets no other function in.
+ALLOWED_SKOPS_FUNCTIONS = frozenset(
+    {"functools.partial", "sklearn.utils.validation.check_array"}
+)
+
+
 def _is_allowed_skops_type(name: str) -> bool:
     """Return whether a type name from a skops file passes the upload allowlist.
 
@@ -293,6 +302,8 @@ def _is_allowed_skops_type(name: str) -> bool:
     an estimator such as FunctionTransformer calls them at predict time with
     arguments that the file chooses.
     """
+    if name in ALLOWED_SKOPS_FUNCTIONS:
+        return True
     if name.split(".", 1)[0] not in TRUSTED_MODULE_ROOTS:
         return False
     resolved = _resolve_qualified_name(name)

@@ -556,3 +556,25 @@ def test_archive_that_unpacks_too_far_rejected(tmp_path, suffix):
         archive.writestr("schema.json", b"0" * 50_000_000)
     with pytest.raises(ModelError, match="unpacks to 50,000,000 bytes"):
         load_model(path)
+
+
+def test_upload_accepts_categorical_gradient_boosting(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    frame = pd.DataFrame(
+        {
+            "colour": pd.Categorical(["red", "blue", "green", "red"] * 10),
+            "size": np.arange(40, dtype=float),
+        }
+    )
+    target = np.arange(40) % 2
+    model = HistGradientBoostingClassifier(
+        categorical_features="from_dtype", max_iter=5
+    ).fit(frame, target)
+    path = tmp_path / "hgb.skops"
+    skops.io.dump(model, path)
+
+    loaded = load_model(path)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(frame), model.predict_proba(frame)
+    )
