@@ -67,7 +67,8 @@ def runs_workspace() -> None:
     st.subheader("Charts")
     if selected:
         keys = store.history_keys(project, selected)
-        settings = sections.chart_settings(keys, live)
+        chosen_runs = live[live["run_id"].isin(selected)]
+        settings = sections.chart_settings(keys, chosen_runs)
         sections.metric_charts(store, project, selected, live, settings)
     else:
         st.caption("Select runs to chart their metrics.")

@@ -297,10 +297,22 @@ def deleted_runs_section(store: RunStore, project: str, runs: pd.DataFrame) -> N
 # Charts
 
 
+def _default_metrics(keys: list[str], runs: pd.DataFrame, count: int = 4) -> list[str]:
+    """Pick the metrics that most of the selected runs logged, then by name."""
+
+    def runs_logging(key: str) -> int:
+        column = f"summary.{key}"
+        return int(runs[column].notna().sum()) if column in runs else 0
+
+    visible = [key for key in keys if not key.startswith("_")]
+    return sorted(visible, key=lambda key: (-runs_logging(key), key))[:count]
+
+
 def chart_settings(keys: list[str], runs: pd.DataFrame) -> dict[str, Any]:
     """Draw the chart controls and return their values."""
-    default_metrics = [key for key in keys if not key.startswith("_")][:4]
-    metrics = st.multiselect("Metrics", keys, default=default_metrics, key="metrics")
+    metrics = st.multiselect(
+        "Metrics", keys, default=_default_metrics(keys, runs), key="metrics"
+    )
 
     columns = st.columns(4)
     x_options = list(X_AXES) + [key for key in keys if key not in X_AXES]
