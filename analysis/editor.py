@@ -61,12 +61,12 @@ def _typed_value(series: pd.Series, column: str, value: Any) -> pd.Series:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError(
-                f"column {column!r} holds numbers; {value!r} is not a number"
+                f"column {column!r} contains numbers; {value!r} is not a number"
             ) from None
         if pd.api.types.is_integer_dtype(series):
             if not number.is_integer():
                 raise ValueError(
-                    f"column {column!r} holds whole numbers; {value!r} is not one"
+                    f"column {column!r} contains whole numbers; {value!r} is not one"
                 )
             return pd.Series([int(number)], dtype=series.dtype)
         return pd.Series([number], dtype=series.dtype)

@@ -28,7 +28,7 @@ def load_run_model(store: RunStore, manifest: Mapping[str, Any]) -> Predictor:
     files = artifact_files(store, manifest)
     model_files = [name for name in files if name.startswith("model.")]
     if not model_files:
-        raise ModelError(f"the artifact holds no model file, only {sorted(files)}")
+        raise ModelError(f"the artifact contains no model file, only {sorted(files)}")
     model = load_model(files[model_files[0]], allow_pickle=True, trusted=True)
 
     preprocessor = None

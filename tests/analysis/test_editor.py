@@ -38,9 +38,9 @@ def test_edit_to_missing(frame):
 
 
 def test_edit_rejects_wrong_types(frame):
-    with pytest.raises(ValueError, match="'age' holds whole numbers; 40.5"):
+    with pytest.raises(ValueError, match="'age' contains whole numbers; 40.5"):
         edited_row(frame, 0, {"age": 40.5})
-    with pytest.raises(ValueError, match="'rate' holds numbers; 'fast'"):
+    with pytest.raises(ValueError, match="'rate' contains numbers; 'fast'"):
         edited_row(frame, 0, {"rate": "fast"})
     with pytest.raises(KeyError, match="'salary'"):
         edited_row(frame, 0, {"salary": 1})
