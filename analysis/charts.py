@@ -82,7 +82,7 @@ def metric_history_chart(
 
     Rows whose value is NaN or infinite are dropped, and the chart subtitle gives
     their number. A run with more points than its share of ``max_points`` is thinned
-    by averaging consecutive points, and the subtitle says so.
+    by averaging consecutive points, and the subtitle states it.
 
     Parameters
     ----------

@@ -34,7 +34,7 @@ def edited_row(
 ) -> pd.DataFrame:
     """Return row ``position`` as a one-row frame with ``edits`` applied.
 
-    Each column keeps the dataset's dtype, so the model sees the same types
+    Each column keeps the dataset's dtype, so the model receives the same types
     as in the dataset: an integer column gets an integer, a text column text.
     ``None`` or NaN in ``edits`` makes the value missing. Raises ``ValueError``
     naming the column when a value does not fit its type.

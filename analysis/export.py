@@ -2,8 +2,8 @@
 
 A spreadsheet that opens a CSV runs a cell that begins with ``=``, ``+``, ``-`` or
 ``@`` as a formula, so a crafted value in an uploaded dataset could run a command
-on the machine of whoever opens the export (CSV or formula injection, as described
-by OWASP). Text cells that begin with one of those characters get a leading
+on the machine of the person who opens the export (CSV or formula injection, as
+described by OWASP). Text cells that begin with one of those characters get a leading
 apostrophe, which spreadsheets read as "show as text". Numeric columns are left
 as they are: a negative number is not a formula.
 """

@@ -129,7 +129,7 @@ def predictions_only_predictor(
     Raises
     ------
     ModelError
-        If the scores are invalid, or the classes cannot be told.
+        If the scores are invalid, or the classes cannot be determined.
     """
     if task not in TASKS:
         raise ModelError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")

@@ -35,13 +35,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def server(demo_store, tmp_path):
-    """A fresh `streamlit run app.py` on the demo store; no request served yet."""
-    port = _free_port()
-    env = {**os.environ, "RUNLENS_STORE": demo_store}
-    log = open(tmp_path / "streamlit.log", "w")
-    process = subprocess.Popen(
+def _start_streamlit(port: int, store: str, folder: Path, log) -> subprocess.Popen:
+    env = {**os.environ, "RUNLENS_STORE": store}
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -57,21 +53,34 @@ def server(demo_store, tmp_path):
             "--browser.gatherUsageStats",
             "false",
         ],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+
+
+def _is_healthy(base: str, seconds: float = 60) -> bool:
+    """Poll the health endpoint, which runs no page script, until it answers."""
+    deadline = time.time() + seconds
     while time.time() < deadline:
         try:
-            # The health endpoint does not run any page script.
             urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
-            break
+            return True
         except OSError:
             time.sleep(0.3)
-    else:
+    return False
+
+
+@pytest.fixture
+def server(demo_store, tmp_path):
+    """A fresh `streamlit run app.py` on the demo store; no request served yet."""
+    port = _free_port()
+    log = open(tmp_path / "streamlit.log", "w")
+    process = _start_streamlit(port, demo_store, tmp_path, log)
+
+    base = f"http://127.0.0.1:{port}"
+    if not _is_healthy(base):
         process.kill()
         pytest.fail(
             f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}"
