@@ -1,23 +1,27 @@
 """Draw reports: the charts of chart blocks, and exports to HTML and Markdown.
 
-The HTML export is one file. Each chart is embedded as its Vega-Lite
-specification with the data inline, and vega-embed, which the file loads from
-the jsDelivr CDN, draws it. Every chart also has a static table of its numbers
-(per run: points, last x, last, min and max value), so the file still reads
-without network access. Markdown blocks are rendered by markdown-it-py with
-raw HTML turned off, so text in a report cannot add scripts to the file.
+The HTML export is one file that needs no network access. Each chart is
+embedded as its Vega-Lite specification with the data inline, and the file
+carries Vega, Vega-Lite and vega-embed as one inline script (the bundle that
+vl-convert-python builds), which draws it. Every chart also has a static table
+of its numbers (per run: points, last x, last, min and max value). Markdown
+blocks are rendered by markdown-it-py with raw HTML turned off, so text in a
+report cannot add scripts to the file.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import html
 import json
 import logging
 from dataclasses import dataclass
+from importlib.metadata import version
 
 import altair as alt
 import pandas as pd
+import vl_convert
 from markdown_it import MarkdownIt
 
 from analysis.run_charts import chart_spec, grouped_metric_chart, metric_lines_chart
@@ -36,12 +40,6 @@ from tracking.store import RunStore
 
 logger = logging.getLogger(__name__)
 
-_CDN = "https://cdn.jsdelivr.net/npm"
-SCRIPT_URLS = (
-    f"{_CDN}/vega@{alt.VEGA_VERSION}",
-    f"{_CDN}/vega-lite@{alt.VEGALITE_VERSION}",
-    f"{_CDN}/vega-embed@{alt.VEGAEMBED_VERSION}",
-)
 NO_CHART_DATA = "No runs match the filter, or none of them logged these metrics."
 
 
@@ -115,9 +113,9 @@ def report_to_html(
 ) -> str:
     """Return the report as one standalone HTML page.
 
-    Charts are Vega-Lite specifications with inline data, drawn by vega-embed
-    from the CDN when the page has network access. A table of each chart's
-    numbers is always shown.
+    Charts are Vega-Lite specifications with inline data, drawn by the Vega
+    scripts inlined once in the page, so it loads nothing from the network. A
+    table of each chart's numbers is shown beside each chart.
     """
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
     parts: list[str] = []
@@ -150,7 +148,7 @@ def report_to_html(
         url = html.escape(report_url(report.report_id, app_url))
         link = f' · <a href="{url}">open in Runlens</a>'
     exported = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    scripts = "\n".join(f'<script src="{url}"></script>' for url in SCRIPT_URLS)
+    scripts = _vega_script() if specs else ""
     spec_scripts = "\n".join(specs)
     return _PAGE.format(
         title=html.escape(report.title),
@@ -185,6 +183,38 @@ def _chart_block_html(
     return f'<section class="charts"><h3>{heading}</h3>{"".join(figures)}</section>'
 
 
+def _vega_script() -> str:
+    """Return the inline script element with Vega, Vega-Lite and vega-embed."""
+    return f"{VEGA_LICENSE_NOTICE}\n<script>\n{vega_bundle()}\n</script>"
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Return Vega, Vega-Lite and vega-embed as one minified script.
+
+    vl-convert-python builds it on the first call (about 3 s) for the
+    Vega-Lite version that Altair writes. The script defines ``vegaEmbed``,
+    ``vega`` and ``vegaLite`` on ``window``.
+
+    Raises
+    ------
+    ValueError
+        When the bundle contains ``</script`` or ``<!--``, which would end or
+        confuse the inline script element.
+    """
+    major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
+    bundle = vl_convert.javascript_bundle(vl_version=major_minor)
+    lowered = bundle.lower()
+    for marker in ("</script", "<!--"):
+        if marker in lowered:
+            raise ValueError(
+                f"the Vega bundle of vl-convert-python {_VL_CONVERT_VERSION} "
+                f"contains {marker!r} and cannot be inlined in HTML; pin the "
+                "version in requirements.txt"
+            )
+    return bundle
+
+
 def _filter_note(expression: str) -> str:
     if not expression.strip():
         return ""
@@ -214,12 +244,54 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+_VL_CONVERT_VERSION = version("vl-convert-python")
+
+# The bundle is minified without the license comments of the libraries in it.
+# Vega, Vega-Lite and vega-embed are under the BSD 3-Clause license, whose
+# notice must travel with copies, so the page carries it. The copyright lines
+# are those of the Vega and Vega-Lite LICENSE files.
+# NOTE: vega-embed's line is assumed to match Vega-Lite's; it was not checked.
+VEGA_LICENSE_NOTICE = f"""<!--
+The script below is Vega {vl_convert.get_vega_version()}, Vega-Lite \
+{alt.VEGALITE_VERSION.split(".")[0]}.x and vega-embed \
+{vl_convert.get_vega_embed_version()} with their dependencies, bundled by \
+vl-convert-python {_VL_CONVERT_VERSION}.
+
+Vega: Copyright (c) 2015-2023, University of Washington Interactive Data Lab.
+Vega-Lite and vega-embed: Copyright (c) 2015, University of Washington
+Interactive Data Lab. All rights reserved.
+
+Redistribution and use in source and binary forms, with or without
+modification, are permitted provided that the following conditions are met:
+
+1. Redistributions of source code must retain the above copyright notice, this
+   list of conditions and the following disclaimer.
+
+2. Redistributions in binary form must reproduce the above copyright notice,
+   this list of conditions and the following disclaimer in the documentation
+   and/or other materials provided with the distribution.
+
+3. Neither the name of the copyright holder nor the names of its contributors
+   may be used to endorse or promote products derived from this software
+   without specific prior written permission.
+
+THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+-->"""
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-{scripts}
 <style>
 body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; }}
 table {{ border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }}
@@ -234,6 +306,7 @@ figure {{ margin: 1em 0; }}
 <h1>{title}</h1>
 <p class="meta">{meta}</p>
 {body}
+{scripts}
 {specs}
 <script>
 document.querySelectorAll("script.vega-spec").forEach(function (element) {{
@@ -241,8 +314,8 @@ document.querySelectorAll("script.vega-spec").forEach(function (element) {{
   if (window.vegaEmbed) {{
     vegaEmbed(target, JSON.parse(element.textContent), {{actions: false}});
   }} else {{
-    target.innerHTML = '<p class="offline">The chart needs the Vega scripts ' +
-      'from cdn.jsdelivr.net, which did not load; the table shows its numbers.</p>';
+    target.innerHTML = '<p class="offline">The chart could not be drawn ' +
+      'because the Vega script did not run; the table shows its numbers.</p>';
   }}
 }});
 </script>

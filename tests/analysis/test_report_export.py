@@ -11,11 +11,12 @@ import pytest
 
 import tracking
 from analysis.report_export import (
-    SCRIPT_URLS,
+    VEGA_LICENSE_NOTICE,
     block_charts,
     chart_summary,
     report_to_html,
     report_to_markdown,
+    vega_bundle,
 )
 from tracking.reports import (
     ChartBlock,
@@ -96,7 +97,7 @@ def test_html_embeds_specs_with_data(store):
     parser.feed(page)
 
     sources = [attrs.get("src") for attrs, _ in parser.scripts if attrs.get("src")]
-    assert sources == list(SCRIPT_URLS)
+    assert sources == []
     specs = [
         json.loads(text)
         for attrs, text in parser.scripts
@@ -154,3 +155,30 @@ def test_chart_summary_by_hand(store):
     assert summary.loc["alpha", "last"] == pytest.approx(0.2)
     assert summary.loc["alpha", "max"] == pytest.approx(1.0)
     assert chart_summary(charts[0].summary.iloc[0:0]).empty
+
+
+def test_html_inlines_vega_once(store):
+    page = report_to_html(store, _report(store))
+    parser = _Collector()
+    parser.feed(page)
+
+    # Nothing is loaded by URL: no script src, stylesheet link or image.
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
+    assert not re.search(r"<(link|img|iframe)\b", page, re.I)
+    bundle = vega_bundle()
+    inline = [text for attrs, text in parser.scripts if bundle in text]
+    assert len(inline) == 1
+    assert page.count(bundle) == 1
+    assert "window.vegaEmbed=" in bundle
+    # The bundle is minified without license comments, so the page adds them.
+    assert page.count(VEGA_LICENSE_NOTICE) == 1
+    assert "University of Washington Interactive Data Lab" in VEGA_LICENSE_NOTICE
+    assert "Redistributions in binary form must reproduce" in VEGA_LICENSE_NOTICE
+    assert page.index(VEGA_LICENSE_NOTICE) < page.index(bundle)
+
+
+def test_html_without_charts_has_no_bundle(store):
+    report = Report("Text only", [MarkdownBlock("just text")])
+    page = report_to_html(store, report)
+    assert vega_bundle() not in page
+    assert "<script" in page  # the drawing loop stays, and finds no spec
