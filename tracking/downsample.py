@@ -7,12 +7,19 @@ points: its first and last by step, and the steps where the minimum and the
 maximum value occur (the earliest one on ties, ignoring NaN). Spikes
 therefore survive downsampling, unlike with averaging or striding.
 
-Buckets are computed by SQL GROUP BY queries on the history table, the same
-on SQLite and PostgreSQL, and stored in ``runlens_history_rollup``. Steps only
-grow within a line, so a bucket that a later step has closed never changes: it
-is computed once, and later reads take about ``max_points // 4`` rows a line
-from that table. The rows after the last stored bucket are the open bucket and
-any buckets closed since the last read. When they span fewer than
+Buckets are stored in ``runlens_history_rollup``. When a run finishes,
+:mod:`tracking.history_rollup` stores every bucket of its lines at the
+default ``MAX_POINTS``, the last one included, so a read of a finished run
+takes about ``max_points // 4`` rows a line from that table and no raw rows.
+A stored last bucket is used only while its last step is the line's last
+step; resuming the run deletes it (see :meth:`RunStore.reopen_run`).
+
+Reads compute what is not stored (a running or crashed run, or another
+``max_points``) with SQL GROUP BY queries on the history table, the same on
+SQLite and PostgreSQL, and store the closed buckets. Steps only grow within a
+line, so a bucket that a later step has closed never changes: it is computed
+once. The rows after the last stored bucket are the open bucket and any
+buckets closed since the last read. When they span fewer than
 ``RAW_TAIL_STEPS`` steps they are read raw and reduced the same way in pandas,
 which saves two queries a line on every read.
 """
@@ -137,10 +144,14 @@ def downsampled_history(
 
         stored = _stored_buckets(conn, long)
         _set_tail_starts(long, stored)
+        # A finished run's lines are complete in the stored buckets.
+        open_lines = [line for line in long if line.tail_start <= line.last_step]
         raw_tails = [
-            line for line in long if line.last_step - line.tail_start < RAW_TAIL_STEPS
+            line
+            for line in open_lines
+            if line.last_step - line.tail_start < RAW_TAIL_STEPS
         ]
-        aggregated = [line for line in long if line not in raw_tails]
+        aggregated = [line for line in open_lines if line not in raw_tails]
 
         whole_points = _raw_rows(conn, whole)
         tail_rows = _raw_rows(conn, raw_tails)
@@ -238,7 +249,12 @@ def _lines(
 
 
 def _stored_buckets(conn: Connection, lines: list[Line]) -> pd.DataFrame:
-    """Read the stored buckets of each line at its level, before its open bucket."""
+    """Read the stored buckets of each line at its level.
+
+    A line's open bucket (the one holding its last step) is kept only when it
+    was stored whole, i.e. its last step is the line's last step, as
+    :mod:`tracking.history_rollup` stores it for a finished run.
+    """
     rollup = schema.history_rollup
     frames = []
     for level in sorted({line.level for line in lines}):
@@ -249,29 +265,37 @@ def _stored_buckets(conn: Connection, lines: list[Line]) -> pd.DataFrame:
         for pk_start in range(0, len(pks), half):
             for key_start in range(0, len(keys), half):
                 query = (
-                    select(*(rollup.c[name] for name in _BUCKET_COLUMNS))
+                    select(
+                        *(rollup.c[name] for name in _BUCKET_COLUMNS), rollup.c.level
+                    )
                     .where(rollup.c.level == level)
                     .where(rollup.c.run_pk.in_(pks[pk_start : pk_start + half]))
                     .where(rollup.c.key.in_(keys[key_start : key_start + half]))
                 )
                 rows = conn.execute(query).all()
                 if rows:
-                    frames.append(_frame(rows, _BUCKET_COLUMNS))
+                    frames.append(_frame(rows, [*_BUCKET_COLUMNS, "level"]))
     if not frames:
         return _empty_buckets()
     stored = pd.concat(frames, ignore_index=True)
 
-    # Keep a line's buckets at its own level only, and never its open bucket.
+    # Keep a line's buckets at its own level only, and its open bucket only
+    # when it is complete.
     wanted = pd.DataFrame(
         {
             "run_pk": [line.run_pk for line in lines],
             "key": [line.key for line in lines],
+            "level": [line.level for line in lines],
             "open_bucket": [line.open_bucket for line in lines],
-            "_level": [line.level for line in lines],
+            "line_last_step": [line.last_step for line in lines],
         }
     )
-    stored = stored.merge(wanted, on=["run_pk", "key"], how="inner")
-    stored = stored[stored["bucket"] < stored["open_bucket"]]
+    stored = stored.merge(wanted, on=["run_pk", "key", "level"], how="inner")
+    closed = stored["bucket"] < stored["open_bucket"]
+    complete = (stored["bucket"] == stored["open_bucket"]) & (
+        stored["last_step"] == stored["line_last_step"]
+    )
+    stored = stored[closed | complete]
     return stored[_BUCKET_COLUMNS].reset_index(drop=True)
 
 
@@ -495,12 +519,17 @@ def _closed_buckets(computed: pd.DataFrame, lines: list[Line]) -> pd.DataFrame:
 
 def _store_buckets(store: RunStore, rows: pd.DataFrame) -> None:
     """Insert closed buckets; a bucket another reader stored first is kept."""
-    rollup = schema.history_rollup
-    dialect = postgresql if store.dialect == "postgresql" else sqlite
     records = [
         {name: _plain(value) for name, value in record.items()}
         for record in rows.to_dict("records")
     ]
+    insert_buckets(store, records)
+
+
+def insert_buckets(store: RunStore, records: list[dict[str, Any]]) -> None:
+    """Insert rollup rows given as dicts of Python values; existing rows are kept."""
+    rollup = schema.history_rollup
+    dialect = postgresql if store.dialect == "postgresql" else sqlite
     with store.write() as conn, conn.begin():
         for start in range(0, len(records), 500):
             statement = dialect.insert(rollup).on_conflict_do_nothing()

@@ -13,6 +13,7 @@ import numpy as np
 from tracking.config import Config, normalize_key
 from tracking.errors import UsageError
 from tracking.files import SavedGlob, copy_saved
+from tracking.history_rollup import LiveRollup, store_rollup
 from tracking.metrics import Metric, MetricDefinitions, check_metric
 from tracking.run_outputs import RunOutputs
 from tracking.store import RunStore, run_meta_values
@@ -104,7 +105,8 @@ class Run(RunOutputs):
                 sweep_id=sweep_id,
             )
             self._name = store.run(project, run_id)["name"]
-        self._writer = HistoryWriter(store, self._pk, self._snapshot)
+        rollup = LiveRollup(self._pk, skipped=self.summary._known)
+        self._writer = HistoryWriter(store, self._pk, self._snapshot, rollup)
 
     def _restore_config(self, stored: dict[str, Any], given: dict[str, Any]) -> None:
         """Load a resumed run's config; values given to init() replace stored ones."""
@@ -539,12 +541,25 @@ class Run(RunOutputs):
             config=self.config.as_dict(),
             state=state,
         )
+        self._rollup_history()
         if not quiet:
             logger.info(
                 "run %s (%s) %s",
                 self.id,
                 self.name,
                 state or ("finished" if code == 0 else "failed"),
+            )
+
+    def _rollup_history(self) -> None:
+        """Store the downsampled history that charts of the finished run read."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            store_rollup(self._store, self._writer.rollup, self._pk)
+        except SQLAlchemyError:
+            # The run is stored; charts compute the buckets on their first read.
+            logger.exception(
+                "storing the downsampled history of run %s failed", self.id
             )
 
     def __enter__(self) -> Run:

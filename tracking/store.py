@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import create_engine, event, func, inspect, select, update
+from sqlalchemy import (
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -417,14 +426,33 @@ class RunStore:
             )
 
     def reopen_run(self, run_pk: int) -> None:
-        """Mark an ended or crashed run running again, for a resumed run."""
+        """Mark an ended or crashed run running again, for a resumed run.
+
+        The last stored bucket of each of the run's downsampled lines is
+        deleted, because the resumed run may log more steps into it.
+        """
         now = time.time()
+        rollup = schema.history_rollup
+        last_buckets = (
+            select(rollup.c.key, rollup.c.level, func.max(rollup.c.bucket))
+            .where(rollup.c.run_pk == run_pk)
+            .group_by(rollup.c.key, rollup.c.level)
+        )
         with self.write() as conn, conn.begin():
             conn.execute(
                 update(schema.runs)
                 .where(schema.runs.c.pk == run_pk)
                 .values(
                     state="running", heartbeat_at=now, finished_at=None, exit_code=None
+                )
+            )
+            conn.execute(
+                delete(rollup)
+                .where(rollup.c.run_pk == run_pk)
+                .where(
+                    tuple_(rollup.c.key, rollup.c.level, rollup.c.bucket).in_(
+                        last_buckets
+                    )
                 )
             )
 

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from tracking.history_rollup import LiveRollup
 from tracking.store import HEARTBEAT_SECONDS, RunStore
 from tracking.values import to_stored_float
 
@@ -35,9 +36,13 @@ class HistoryWriter:
         store: RunStore,
         run_pk: int,
         snapshot: Callable[[], tuple[dict[str, Any], dict[str, Any]]],
+        rollup: LiveRollup | None = None,
     ):
         self._store = store
         self._run_pk = run_pk
+        # Downsampled buckets of the stored points, stored when the run
+        # finishes; None after it failed, so finishing reads history instead.
+        self.rollup = rollup
         # Returns copies of the run's summary and config to store with a batch.
         self._snapshot = snapshot
         # deque.append and popleft are atomic, so log() needs no lock.
@@ -129,4 +134,20 @@ class HistoryWriter:
                 self._rows.extendleft(reversed(rows))
                 raise
             self._last_write = time.time()
+            self._add_to_rollup(points)
             return rows
+
+    def _add_to_rollup(
+        self, points: list[tuple[int, str, int, float | None, float]]
+    ) -> None:
+        if self.rollup is None or not points:
+            return
+        try:
+            self.rollup.add(points)
+        except Exception:  # noqa: BLE001 - the stored history stays complete
+            logger.exception(
+                "downsampling history of run %s in memory failed; it will be "
+                "read back when the run finishes",
+                self._run_pk,
+            )
+            self.rollup = None
