@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tracking.errors import ConfigError
-from tracking.values import to_json_value
+from tracking.values import check_key, to_json_value
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class Config:
     def lock(self, data: Mapping[str, Any], locked_by: str) -> None:
         """Set keys that later updates cannot change, such as a sweep's parameters."""
         for key, value in data.items():
-            key = normalize_key(key)
+            key = check_key(normalize_key(key), "config key")
             self._items[key] = to_json_value(value, key)
             self._locked[key] = locked_by
         self._notify()
@@ -166,7 +166,7 @@ class Config:
     def _set_many(self, data: Mapping[str, Any], allow_val_change: bool) -> None:
         changed = False
         for raw_key, value in data.items():
-            key = normalize_key(raw_key)
+            key = check_key(normalize_key(raw_key), "config key")
             value = to_json_value(value, key)
 
             if key in self._locked:

@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import NullPool
 
 from tracking import migrate, schema
 from tracking.errors import StoreError
@@ -48,6 +47,7 @@ CRASH_AFTER_SECONDS = 120.0
 HEARTBEAT_SECONDS = 10.0
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10
 
 # SQLite allows 32,766 bound parameters a statement; PostgreSQL 65,535.
 _IN_CHUNK = 900
@@ -128,9 +128,10 @@ def resolve_location(location: str | os.PathLike | None = None) -> tuple[str, Pa
     text = os.fspath(location)
 
     if "://" in text:
+        _check_sqlite_url(text)
         return text, _artifacts_for_url(text)
 
-    folder = Path(text).expanduser().resolve()
+    folder = _full_path(text)
     if folder.exists() and not folder.is_dir():
         raise StoreError(
             f"store location {str(folder)!r} is a file, not a folder. Give a "
@@ -140,16 +141,71 @@ def resolve_location(location: str | os.PathLike | None = None) -> tuple[str, Pa
     return f"sqlite:///{folder / DATABASE_FILE}", folder / "artifacts"
 
 
+def _full_path(text: str) -> Path:
+    """Return a store path with ``~`` expanded, made absolute.
+
+    Raises
+    ------
+    StoreError
+        When ``~`` or ``~user`` cannot be expanded (no such user, or no home).
+    """
+    try:
+        return Path(text).expanduser().resolve()
+    except RuntimeError as exc:
+        raise StoreError(
+            f"store location {text!r}: cannot expand {text.split('/')[0]!r} to a "
+            f"home folder ({exc}). Write the full path instead, e.g. "
+            f"{STORE_ENV}=/home/NAME/runlens"
+        ) from exc
+
+
+def _check_sqlite_url(url: str) -> None:
+    """Reject an in-memory SQLite URL: its database exists in one process only."""
+    if not url.startswith("sqlite"):
+        return
+    database = url.split("://", 1)[1]
+    if database in ("", "/") or ":memory:" in database or "mode=memory" in database:
+        raise StoreError(
+            f"store {url!r} is an in-memory SQLite database: runs logged to it "
+            "vanish when the process ends and the app cannot read them. Give a "
+            "file, e.g. sqlite:////path/to/runs.db, or a folder"
+        )
+
+
 def _artifacts_for_url(url: str) -> Path:
     configured = os.environ.get(ARTIFACTS_ENV)
     if configured:
-        return Path(configured).expanduser().resolve()
+        return _full_path(configured)
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        database = Path(url[len("sqlite:///") :]).expanduser().resolve()
+        database = _full_path(url[len("sqlite:///") :])
         return database.parent / "artifacts"
     # NOTE: agents on several machines need this folder on a shared file
     # system; set RUNLENS_ARTIFACTS to it.
     return (Path(DEFAULT_FOLDER) / "artifacts").resolve()
+
+
+def _prepare_sqlite_file(url: str, database: Path) -> None:
+    """Create the database file's folder; reject a folder given as the file.
+
+    Raises
+    ------
+    StoreError
+        Naming the path and the fix, for a folder or an uncreatable parent.
+    """
+    if database.is_dir():
+        raise StoreError(
+            f"store {url!r} names the folder {str(database)!r}, not a database "
+            f"file. Give the folder itself as {STORE_ENV} (Runlens keeps "
+            f"{DATABASE_FILE} in it) or a file path such as "
+            f"sqlite:///{database / DATABASE_FILE}"
+        )
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the store folder {str(database.parent)!r} for "
+            f"{url!r}: {exc.strerror}. Choose a writable location in {STORE_ENV}"
+        ) from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -211,22 +267,28 @@ class RunStore:
 
     def _create_engine(self) -> Engine:
         if self.url.startswith("sqlite"):
-            database = self.url.split(":///", 1)[-1]
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # resolve_location has rejected in-memory databases.
+            _prepare_sqlite_file(self.url, Path(self.url.split(":///", 1)[-1]))
             engine = create_engine(
                 self.url,
                 connect_args={
                     "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
                     "check_same_thread": False,
                 },
-                poolclass=NullPool if database == ":memory:" else None,
             )
             _configure_sqlite(engine)
             return engine
+        connect_args = {}
+        if self.url.startswith("postgresql"):
+            # Fail in seconds instead of waiting on a server that drops packets.
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         try:
             return create_engine(
-                self.url, pool_size=5, max_overflow=5, pool_pre_ping=True
+                self.url,
+                pool_size=5,
+                max_overflow=5,
+                pool_pre_ping=True,
+                connect_args=connect_args,
             )
         except Exception as exc:  # noqa: BLE001 - any driver or URL error
             raise StoreError(
@@ -259,10 +321,23 @@ class RunStore:
         except StoreError:
             raise
         except (OperationalError, DBAPIError) as exc:
-            raise StoreError(
-                f"cannot open store {self.display_url!r}: {exc.orig}. "
-                "Check that the path or server is reachable and writable."
-            ) from exc
+            raise StoreError(self._open_failure(exc)) from exc
+
+    def _open_failure(self, exc: DBAPIError) -> str:
+        """Describe why the store could not be opened, with what to do."""
+        url = self.engine.url
+        reason = " ".join(str(exc.orig).split())
+        if self.dialect == "postgresql":
+            where = f"{url.host or 'localhost'}:{url.port or 5432}"
+            return (
+                f"cannot connect to the PostgreSQL store {self.display_url!r} at "
+                f"{where}: {reason}. Start the server, or fix the host, port, "
+                f"user and database in {STORE_ENV}."
+            )
+        return (
+            f"cannot open store {self.display_url!r}: {reason}. Check that the "
+            f"file and its folder are writable, or choose another {STORE_ENV}."
+        )
 
     def _check_existing(self, conn: Connection) -> None:
         tables = set(inspect(conn).get_table_names())

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tracking.metrics import MetricDefinitions
-from tracking.values import to_json_value
+from tracking.values import check_key, to_json_value
 
 # Positions in a key's running aggregates.
 _MIN, _MAX, _SUM, _COUNT = range(4)
@@ -140,7 +140,7 @@ class Summary:
     # Setting explicitly
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._items[key] = to_json_value(value, key)
+        self._items[_checked(key)] = to_json_value(value, key)
         self._explicit.add(key)
         self._notify()
 
@@ -158,7 +158,8 @@ class Summary:
 
     def update(self, data: Mapping[str, Any]) -> None:
         """Set several keys explicitly."""
-        for key, value in data.items():
+        checked = {_checked(key): value for key, value in data.items()}
+        for key, value in checked.items():
             self._items[key] = to_json_value(value, key)
             self._explicit.add(key)
         self._notify()
@@ -266,3 +267,10 @@ class Summary:
     def _notify(self) -> None:
         if self._on_change is not None:
             self._on_change()
+
+
+def _checked(key: Any) -> str:
+    """Return a summary key the store can hold; raise naming it otherwise."""
+    if not isinstance(key, str):
+        raise TypeError(f"summary keys must be strings, got {key!r}")
+    return check_key(key, "summary key")

@@ -9,6 +9,10 @@ from typing import Any
 
 import numpy as np
 
+# The maximum length of a metric, config or summary key, in characters: the
+# length of the history key column, which PostgreSQL enforces and SQLite does not.
+MAX_KEY_LENGTH = 256
+
 # Integers beyond this overflow a float64 history value.
 _MAX_FLOAT_INT = int(np.finfo(np.float64).max)
 _SCALAR_TYPES = (float, int, bool)
@@ -28,9 +32,9 @@ def flatten_metrics(
     for key, value in data.items():
         if type(key) is not str:
             raise TypeError(f"metric names must be strings, got {key!r}")
-        if "\x00" in key:
-            raise ValueError(f"metric name {key!r} contains a NUL character; remove it")
         name = prefix + key
+        if "\x00" in key or len(name) > MAX_KEY_LENGTH:
+            check_key(name, "metric name")
         kind = type(value)
         if kind is float or kind is bool:
             flat[name] = value
@@ -58,6 +62,36 @@ def flatten_metrics(
                 f"{type(value).__name__} ({value!r:.60})"
             )
     return flat
+
+
+def check_key(key: str, kind: str) -> str:
+    """Return ``key`` if the store can hold it as a ``kind`` (metric name, config
+    key or summary key), the same on SQLite and PostgreSQL.
+
+    Raises
+    ------
+    ValueError
+        Naming the key and the rule: at most ``MAX_KEY_LENGTH`` characters and
+        no NUL character, which PostgreSQL cannot store in text.
+    """
+    if "\x00" in key:
+        raise ValueError(
+            f"{kind} {_shown(key)} contains a NUL character (\\x00), which "
+            "PostgreSQL cannot store; remove it from the name"
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(
+            f"{kind} {_shown(key)} is {len(key)} characters long; the store "
+            f"allows at most {MAX_KEY_LENGTH}, so use a shorter name"
+        )
+    return key
+
+
+def _shown(key: str) -> str:
+    """Return a key's repr, cut in the middle when it is long."""
+    if len(key) <= 80:
+        return repr(key)
+    return f"{key[:40]!r}...{key[-20:]!r}"
 
 
 def _is_media(value: Any) -> bool:
