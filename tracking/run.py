@@ -16,7 +16,7 @@ from tracking.files import SavedGlob, copy_saved
 from tracking.history_rollup import LiveRollup, store_rollup
 from tracking.metrics import Metric, MetricDefinitions, check_metric
 from tracking.run_outputs import RunOutputs
-from tracking.store import RunStore, run_meta_values
+from tracking.store import RunStore, SummaryChanges, run_meta_values
 from tracking.summary import Summary
 from tracking.values import flatten_metrics, to_json_value
 from tracking.writer import HistoryWriter
@@ -186,8 +186,8 @@ class Run(RunOutputs):
     def finished(self) -> bool:
         return self._finished
 
-    def _snapshot(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        return self.summary.as_dict(), self.config.as_dict()
+    def _snapshot(self) -> tuple[SummaryChanges, dict[str, Any]]:
+        return self.summary._changes(), self.config.as_dict()
 
     def _mark_changed(self) -> None:
         if self._finished and self._store is not None:
@@ -537,7 +537,7 @@ class Run(RunOutputs):
         self._store.finish_run(
             self._pk,
             exit_code=code,
-            summary=self.summary.as_dict(),
+            summary_changes=self.summary._changes(),
             config=self.config.as_dict(),
             state=state,
         )

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,14 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 # SQLite allows 32,766 bound parameters a statement; PostgreSQL 65,535.
 _IN_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class SummaryChanges:
+    """Summary keys one process set (with their values) or removed."""
+
+    values: dict[str, Any]
+    removed: frozenset[str] = frozenset()
 
 
 class _Unset:
@@ -437,10 +446,13 @@ class RunStore:
         summary: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
         last_step: int | None = None,
+        summary_changes: SummaryChanges | None = None,
     ) -> None:
         """Store history points and the run's latest state in one transaction.
 
         ``points`` are ``(run_pk, key, step, value, timestamp)`` tuples.
+        ``summary`` replaces the stored summary, while ``summary_changes``
+        merges into it per key (see :meth:`_merged_summary`).
         """
         values: dict[str, Any] = {"heartbeat_at": time.time()}
         if summary is not None:
@@ -453,9 +465,31 @@ class RunStore:
         with self.write() as conn, conn.begin():
             if points:
                 self._insert_history(conn, points)
+            if summary_changes is not None:
+                values["summary"] = self._merged_summary(conn, run_pk, summary_changes)
             conn.execute(
                 update(schema.runs).where(schema.runs.c.pk == run_pk).values(**values)
             )
+
+    def _merged_summary(
+        self, conn: Connection, run_pk: int, changes: SummaryChanges
+    ) -> str:
+        """Return the stored summary with ``changes`` applied, as JSON text.
+
+        The run's row stays locked until the transaction ends (FOR UPDATE on
+        PostgreSQL, the BEGIN IMMEDIATE write lock on SQLite), so processes
+        that resume one run and set different keys all keep theirs.
+        """
+        stored = conn.execute(
+            select(schema.runs.c.summary)
+            .where(schema.runs.c.pk == run_pk)
+            .with_for_update()
+        ).scalar_one()
+        merged = loads(stored)
+        merged.update(changes.values)
+        for key in changes.removed:
+            merged.pop(key, None)
+        return dumps(merged)
 
     def _insert_history(
         self, conn: Connection, points: list[tuple[int, str, int, float | None, float]]
@@ -478,26 +512,33 @@ class RunStore:
         run_pk: int,
         *,
         exit_code: int,
-        summary: dict[str, Any],
         config: dict[str, Any],
+        summary: dict[str, Any] | None = None,
         state: str | None = None,
+        summary_changes: SummaryChanges | None = None,
     ) -> None:
-        """Mark a run ended: ``state``, else finished or failed by ``exit_code``."""
+        """Mark a run ended: ``state``, else finished or failed by ``exit_code``.
+
+        ``summary`` replaces the stored summary and ``summary_changes`` merges
+        into it per key, as in :meth:`save_batch`.
+        """
         now = time.time()
         if state is None:
             state = "finished" if exit_code == 0 else "failed"
+        values: dict[str, Any] = {
+            "state": state,
+            "exit_code": exit_code,
+            "finished_at": now,
+            "heartbeat_at": now,
+            "config": dumps(config),
+        }
+        if summary is not None:
+            values["summary"] = dumps(summary)
         with self.write() as conn, conn.begin():
+            if summary_changes is not None:
+                values["summary"] = self._merged_summary(conn, run_pk, summary_changes)
             conn.execute(
-                update(schema.runs)
-                .where(schema.runs.c.pk == run_pk)
-                .values(
-                    state=state,
-                    exit_code=exit_code,
-                    finished_at=now,
-                    heartbeat_at=now,
-                    summary=dumps(summary),
-                    config=dumps(config),
-                )
+                update(schema.runs).where(schema.runs.c.pk == run_pk).values(**values)
             )
 
     def reopen_run(self, run_pk: int) -> None:

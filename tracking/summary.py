@@ -10,10 +10,11 @@ for ``first`` and ``last``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from tracking.metrics import MetricDefinitions
+from tracking.store import SummaryChanges
 from tracking.values import check_key, to_json_value
 
 # Positions in a key's running aggregates.
@@ -45,6 +46,10 @@ class Summary:
         object.__setattr__(self, "_tracked", set())
         object.__setattr__(self, "_stats", {})
         object.__setattr__(self, "_explicit", set())
+        # Keys this process logged, set or removed. Only these are written to
+        # the store, which merges them into the stored summary per key.
+        object.__setattr__(self, "_touched", set())
+        object.__setattr__(self, "_removed", set())
         if metrics is None:
             metrics = MetricDefinitions()
         object.__setattr__(self, "_metrics", metrics)
@@ -142,6 +147,7 @@ class Summary:
     def __setitem__(self, key: str, value: Any) -> None:
         self._items[_checked(key)] = to_json_value(value, key)
         self._explicit.add(key)
+        self._touch([key])
         self._notify()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -154,6 +160,8 @@ class Summary:
         self._known.discard(key)
         self._tracked.discard(key)
         self._explicit.discard(key)
+        self._touched.discard(key)
+        self._removed.add(key)
         self._notify()
 
     def update(self, data: Mapping[str, Any]) -> None:
@@ -162,6 +170,7 @@ class Summary:
         for key, value in checked.items():
             self._items[key] = to_json_value(value, key)
             self._explicit.add(key)
+        self._touch(checked)
         self._notify()
 
     # Run internals
@@ -169,6 +178,9 @@ class Summary:
     def _record_row(self, row: Mapping[str, Any]) -> None:
         """Take a committed history row into the last values and aggregates."""
         self._items.update(row)
+        self._touched.update(row)
+        if self._removed:
+            self._removed.difference_update(row)
         if not self._known.issuperset(row):
             self._learn(row)
         if self._tracked:
@@ -206,6 +218,31 @@ class Summary:
         metric = self._metrics.lookup(key)
         return metric is not None and bool(metric.summary) and not metric.no_summary
 
+    def _touch(self, keys: Iterable[str]) -> None:
+        self._touched.update(keys)
+        self._removed.difference_update(keys)
+
+    def _changes(self) -> SummaryChanges:
+        """Return the keys this process changed, for a per-key merge in the store.
+
+        A key hidden by ``summary="none"`` is removed from the stored summary.
+        """
+        # The writer thread calls this while log() adds keys; set() and dict()
+        # copy in one step under the GIL.
+        touched = set(self._touched)
+        items = dict(self._items)
+        values = {}
+        removed = set(self._removed)
+        for key in touched:
+            if key not in items:
+                continue
+            value = self._value(key, items[key])
+            if value is _HIDDEN:
+                removed.add(key)
+            else:
+                values[key] = value
+        return SummaryChanges(values, frozenset(removed))
+
     def _latest(self, key: str) -> Any:
         """Return the last logged or set value of ``key``, or None."""
         return self._items.get(key)
@@ -221,8 +258,12 @@ class Summary:
             self._explicit.difference_update(
                 [key for key in self._explicit if key.startswith(prefix)]
             )
+            # The definition changes how these keys read in the summary.
+            self._touch([key for key in self._items if key.startswith(prefix)])
         else:
             self._explicit.discard(name)
+            if name in self._items:
+                self._touch([name])
         backfill = []
         for key in self._known:
             if key in self._tracked or not self._aggregated(key):

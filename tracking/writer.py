@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tracking.history_rollup import LiveRollup
-from tracking.store import HEARTBEAT_SECONDS, RunStore
+from tracking.store import HEARTBEAT_SECONDS, RunStore, SummaryChanges
 from tracking.values import to_stored_float
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class HistoryWriter:
         self,
         store: RunStore,
         run_pk: int,
-        snapshot: Callable[[], tuple[dict[str, Any], dict[str, Any]]],
+        snapshot: Callable[[], tuple[SummaryChanges, dict[str, Any]]],
         rollup: LiveRollup | None = None,
     ):
         self._store = store
@@ -43,7 +43,8 @@ class HistoryWriter:
         # Downsampled buckets of the stored points, stored when the run
         # finishes; None after it failed, so finishing reads history instead.
         self.rollup = rollup
-        # Returns copies of the run's summary and config to store with a batch.
+        # Returns the run's summary changes and a copy of its config, to store
+        # with a batch.
         self._snapshot = snapshot
         # deque.append and popleft are atomic, so log() needs no lock.
         self._rows: deque[tuple[int, float, dict[str, Any]]] = deque()
@@ -125,7 +126,7 @@ class HistoryWriter:
                 self._store.save_batch(
                     run_pk,
                     points,
-                    summary=summary,
+                    summary_changes=summary,
                     config=config,
                     last_step=self._last_step,
                 )
