@@ -2,16 +2,22 @@
 
 The workload is ``--runs`` runs of ``--steps`` steps of one metric (100 runs of
 100,000 steps by default, 10 million history rows), on SQLite and on
-PostgreSQL. Each measurement is the time from the history query to a chart's
-Vega-Lite specification with its data inlined (``chart.to_dict()``), which is
-what the app sends to the browser:
+PostgreSQL. The rows are bulk-loaded, then each run is finished as
+``Run.finish()`` does it: the points go through the history writer's
+in-memory rollup in batches of ``--batch`` points, and finishing stores the
+buckets. Timed:
 
-- first read: :func:`tracking.downsample.downsampled_history` computes every
-  closed bucket from the raw rows and stores them;
-- later reads: the stored buckets are read back and only each line's open
-  bucket comes from the raw rows (median of ``--repeats``);
-- an anchor: the raw history of ``--raw-runs`` runs read with
-  ``RunStore.history``, without downsampling.
+- finish cost: the in-memory rollup of each run's points (done by the writer
+  thread while the run logs) and storing its buckets at finish, per run;
+- the same buckets reduced from the stored rows, the path for lines logged
+  before a resume, for ``--raw-runs`` runs;
+- first read after the runs finished and later reads (median of
+  ``--repeats``), each from the history query to a chart's Vega-Lite
+  specification with its data inlined (``chart.to_dict()``), which is what
+  the app sends to the browser;
+- anchors in the same process: a plain SELECT of the stored bucket rows that
+  the read returns, the raw rows of one run read back, and the raw history
+  of ``--raw-runs`` runs read with ``RunStore.history``.
 
 The numbers are recorded in a Markdown file, and nothing asserts them.
 
@@ -41,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 # `python bench/bench_history.py` puts bench/ on the path, not the repository.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,7 +55,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from analysis.run_charts import chart_spec, metric_lines_chart  # noqa: E402
 from tracking import schema  # noqa: E402
 from tracking.chart_data import with_x_axis  # noqa: E402
-from tracking.downsample import MAX_POINTS, downsampled_history  # noqa: E402
+from tracking.downsample import (  # noqa: E402
+    MAX_POINTS,
+    _frame,
+    choose_level,
+    downsampled_history,
+)
+from tracking.history_rollup import LiveRollup, rollup_run, store_rollup  # noqa: E402
 from tracking.store import RunStore  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -65,6 +78,13 @@ class BackendResult:
 
     backend: str
     load_s: float = 0.0
+    live_add_s: list[float] = field(default_factory=list)
+    finish_store_s: list[float] = field(default_factory=list)
+    buckets_a_run: int = 0
+    from_history_s: list[float] = field(default_factory=list)
+    run_rows_s: list[float] = field(default_factory=list)
+    plain_select_s: float = 0.0
+    plain_select_rows: int = 0
     first_read_s: float = 0.0
     first_query_s: float = 0.0
     later_reads_s: list[float] = field(default_factory=list)
@@ -88,7 +108,7 @@ def line_values(steps: int, seed: int) -> np.ndarray:
 
 
 def create_runs(store: RunStore, runs: int) -> list[tuple[int, str, float]]:
-    """Create finished runs and return their ``(pk, run_id, created_at)``."""
+    """Create running runs and return their ``(pk, run_id, created_at)``."""
     created = []
     for index in range(runs):
         run_id = f"bench-{index:03d}"
@@ -149,6 +169,83 @@ def load_postgres(
         connection.close()
 
 
+def run_points(
+    pk: int, started: float, steps: int
+) -> list[tuple[int, str, int, float, float]]:
+    """Return the ``(run_pk, key, step, value, timestamp)`` points the loaders store."""
+    values = line_values(steps, pk).tolist()
+    return [
+        (pk, METRIC, step, values[step], started + step * 0.01) for step in range(steps)
+    ]
+
+
+def finish_runs(
+    store: RunStore, runs: list[tuple[int, str, float]], args: argparse.Namespace
+) -> BackendResult:
+    """Finish the runs as Run.finish() does, timing the rollup work per run."""
+    result = BackendResult("")
+    for pk, _run_id, started in runs:
+        points = run_points(pk, started, args.steps)
+        live = LiveRollup(pk)
+        begin = time.perf_counter()
+        for start in range(0, len(points), args.batch):
+            live.add(points[start : start + args.batch])
+        result.live_add_s.append(time.perf_counter() - begin)
+
+        store.finish_run(pk, exit_code=0, summary={}, config={})
+        begin = time.perf_counter()
+        result.buckets_a_run = store_rollup(store, live, pk)
+        result.finish_store_s.append(time.perf_counter() - begin)
+    return result
+
+
+def time_from_history(
+    store: RunStore, runs: list[tuple[int, str, float]], count: int
+) -> tuple[list[float], list[float]]:
+    """Time reducing runs from their stored rows, and reading those rows alone."""
+    from tracking import schema as tables
+
+    history = tables.history
+    reduce_s, select_s = [], []
+    for pk, _run_id, _started in runs[:count]:
+        # Reduce at one level finer, so no stored bucket is reused.
+        begin = time.perf_counter()
+        rollup_run(store, pk, max_points=MAX_POINTS // 2)
+        reduce_s.append(time.perf_counter() - begin)
+
+        begin = time.perf_counter()
+        with store.engine.connect() as conn:
+            conn.execute(
+                select(history.c.step, history.c.value, history.c.timestamp)
+                .where(history.c.run_pk == pk)
+                .where(history.c.key == METRIC)
+                .order_by(history.c.step)
+            ).all()
+        select_s.append(time.perf_counter() - begin)
+    return reduce_s, select_s
+
+
+def plain_select(
+    store: RunStore, runs: list[tuple[int, str, float]], steps: int
+) -> tuple[float, int]:
+    """Time a SELECT of the bucket rows a read of the runs returns, into a frame."""
+    from tracking import schema as tables
+
+    rollup = tables.history_rollup
+    level = choose_level(0, steps - 1, MAX_POINTS // 4)
+    columns = [column.name for column in rollup.columns]
+    begin = time.perf_counter()
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(rollup)
+            .where(rollup.c.run_pk.in_([pk for pk, _run_id, _started in runs]))
+            .where(rollup.c.key == METRIC)
+            .where(rollup.c.level == level)
+        ).all()
+    _frame(rows, columns)
+    return time.perf_counter() - begin, len(rows)
+
+
 def draw(store: RunStore, run_ids: list[str], max_points: int) -> tuple[float, dict]:
     """Query the downsampled history and build the chart spec; return the query
     time and the spec."""
@@ -178,6 +275,16 @@ def measure(
         "%s: loaded %d rows in %.1f s", backend, args.runs * args.steps, result.load_s
     )
 
+    finished = finish_runs(store, runs, args)
+    result.live_add_s = finished.live_add_s
+    result.finish_store_s = finished.finish_store_s
+    result.buckets_a_run = finished.buckets_a_run
+    logger.info(
+        "%s: finish rollup median %.3f s a run",
+        backend,
+        statistics.median(result.finish_store_s),
+    )
+
     started = time.perf_counter()
     result.first_query_s, spec = draw(store, run_ids, args.max_points)
     result.first_read_s = time.perf_counter() - started
@@ -197,7 +304,13 @@ def measure(
     result.spec_bytes = len(str(spec).encode())
     logger.info("%s: later reads %s", backend, result.later_reads_s)
 
+    result.plain_select_s, result.plain_select_rows = plain_select(
+        store, runs, args.steps
+    )
     result.raw_runs = min(args.raw_runs, args.runs)
+    result.from_history_s, result.run_rows_s = time_from_history(
+        store, runs, result.raw_runs
+    )
     started = time.perf_counter()
     raw = store.history(PROJECT, run_ids[: result.raw_runs], keys=[METRIC])
     result.raw_s = time.perf_counter() - started
@@ -258,6 +371,7 @@ def render_report(
     results: list[BackendResult], args: argparse.Namespace, load: tuple[float, float]
 ) -> str:
     rows = args.runs * args.steps
+    done = [result for result in results if not result.error]
     lines = [
         "# History downsampling benchmark",
         "",
@@ -275,28 +389,57 @@ def render_report(
         "the end",
         f"- Workload: {args.runs} runs x {args.steps:,} steps of one metric "
         f"({rows:,} history rows), at most {args.max_points:,} points a line; "
-        f"later reads are the median of {args.repeats}",
+        f"in-memory rollup in batches of {args.batch:,} points; later reads are "
+        f"the median of {args.repeats}",
         "",
-        "## Query and chart, seconds",
+        "## What finishing a run costs, seconds a run (median)",
         "",
-        "Each time runs from the history query to `chart.to_dict()` of an Altair",
-        "line chart with the data inline. The query column is the",
-        "`downsampled_history` call alone.",
+        "The in-memory rollup runs in the history writer's thread while the run",
+        "logs; storing the buckets is what `finish()` adds. Reducing from the",
+        "stored rows is the path for lines logged before a resume; its anchor",
+        "is reading the same rows back with a plain SELECT.",
         "",
-        "| back end | load (setup) | first read | its query | later read | its query "
-        "| points drawn | max points a line |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| back end | in-memory rollup of {args.steps:,} points | storing the "
+        "buckets at finish | buckets a run | reduced from stored rows | plain "
+        "SELECT of those rows | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         if result.error:
-            lines.append(f"| {result.backend} | {result.error} | | | | | | |")
+            lines.append(f"| {result.backend} | {result.error} | | | | | |")
             continue
+        reduce_s = statistics.median(result.from_history_s)
+        select_s = statistics.median(result.run_rows_s)
         lines.append(
-            f"| {result.backend} | {result.load_s:.1f} | {result.first_read_s:.2f} "
+            f"| {result.backend} | {statistics.median(result.live_add_s):.3f} "
+            f"| {statistics.median(result.finish_store_s):.3f} "
+            f"| {result.buckets_a_run} | {reduce_s:.3f} | {select_s:.3f} "
+            f"| {reduce_s / select_s:.2f}x |"
+        )
+    lines += [
+        "",
+        "## First and later reads after the runs finished, seconds",
+        "",
+        "Each time runs from the history query to `chart.to_dict()` of an Altair",
+        "line chart with the data inline. The query column is the",
+        "`downsampled_history` call alone. The anchor is a plain SELECT of the",
+        "stored bucket rows that the read returns, into a DataFrame; the ratio",
+        "is the first read's query over it.",
+        "",
+        "| back end | first read | its query | later read | its query | points "
+        "drawn | max points a line | plain SELECT of the bucket rows | rows "
+        "| ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in done:
+        lines.append(
+            f"| {result.backend} | {result.first_read_s:.2f} "
             f"| {result.first_query_s:.2f} "
             f"| {statistics.median(result.later_reads_s):.2f} "
             f"| {statistics.median(result.later_query_s):.2f} "
-            f"| {result.points:,} | {result.max_line_points:,} |"
+            f"| {result.points:,} | {result.max_line_points:,} "
+            f"| {result.plain_select_s:.2f} | {result.plain_select_rows:,} "
+            f"| {result.first_query_s / result.plain_select_s:.1f}x |"
         )
     lines += [
         "",
@@ -305,20 +448,18 @@ def render_report(
         "| back end | runs | rows read | seconds (query only, no chart) |",
         "|---|---:|---:|---:|",
     ]
-    for result in results:
-        if not result.error:
-            lines.append(
-                f"| {result.backend} | {result.raw_runs} | {result.raw_rows:,} "
-                f"| {result.raw_s:.2f} |"
-            )
+    for result in done:
+        lines.append(
+            f"| {result.backend} | {result.raw_runs} | {result.raw_rows:,} "
+            f"| {result.raw_s:.2f} |"
+        )
     lines += [
         "",
-        "The first read computes every closed bucket from the raw rows with two",
-        f"GROUP BY passes a line and stores them in `{schema.history_rollup.name}`.",
-        "Later reads take the stored buckets and only each line's open bucket from",
-        "the raw rows. The load column is the benchmark's own setup (bulk",
-        "inserts through the DB-API for SQLite, COPY for PostgreSQL), not Runlens",
-        "logging speed.",
+        "Finishing stores every bucket of each line, the last one included, in",
+        f"`{schema.history_rollup.name}`, so the first read after the runs",
+        "finished takes only stored rows. The load is the benchmark's own setup",
+        "(bulk inserts through the DB-API for SQLite, COPY for PostgreSQL), not",
+        "Runlens logging speed.",
         "",
     ]
     return "\n".join(lines)
@@ -352,6 +493,12 @@ def main(argv: list[str] | None = None) -> int:
         "--max-points", type=int, default=MAX_POINTS, help="points a line at most"
     )
     parser.add_argument("--repeats", type=int, default=3, help="later reads timed")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=20_000,
+        help="points a batch of the in-memory rollup (the writer's batch size)",
+    )
     parser.add_argument(
         "--raw-runs", type=int, default=10, help="runs read raw for the anchor"
     )
