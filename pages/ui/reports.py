@@ -72,8 +72,8 @@ def view_report(store: RunStore, report: Report) -> None:
         file_name=f"{slug}.html",
         mime="text/html",
         key="download_html",
-        help="One file; charts are Vega-Lite drawn by vega-embed from a CDN, "
-        "with a table of their numbers that reads offline.",
+        help="One file that opens offline: charts are Vega-Lite drawn by the "
+        "Vega bundle inlined in the page, each with a table of its numbers.",
     )
     columns[1].download_button(
         "Export as Markdown",
