@@ -193,4 +193,3 @@ def test_agent_without_program_or_function(sqlite_store):
     sweep_id = tracking.sweep({"method": "grid", "parameters": {"a": {"values": [1]}}})
     with pytest.raises(AgentError, match="has no program or command to run"):
         tracking.agent(sweep_id)
-

@@ -174,7 +174,9 @@ def agent(
         Trials run at once, each in its own process through joblib (-1: one
         per core). Inside ``joblib.parallel_config(backend="dask")`` they run
         on the Dask cluster, and the store must then be one that every
-        worker reaches, such as PostgreSQL.
+        worker reaches, such as PostgreSQL. When a worker process dies
+        (killed, out of memory), joblib ends every worker: their trials end
+        as crashed and new workers run the rest of ``count``.
     location : str or path, optional
         The store; ``RUNLENS_STORE`` or ``./runlens`` by default.
     max_consecutive_failures : int
