@@ -8,7 +8,6 @@ fixed so that tests can drive them.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import subprocess
 import tempfile
@@ -37,8 +36,6 @@ from tracking.sweeps.report import (
     runs_page_filter,
     sweeps_table,
 )
-
-logger = logging.getLogger(__name__)
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPOSITORY / "examples" / "sweep_adult.yaml"
@@ -129,7 +126,7 @@ def _as_displayable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sweep_selector(table: pd.DataFrame) -> str:
-    """Draw the sweep choice; it opens on the newest running or paused sweep."""
+    """Draw the sweep choice, which opens on the newest running or paused sweep."""
     ids = table["sweep_id"].tolist()
     labels = {
         row.sweep_id: f"{row.sweep_id} {row.name} ({row.method}, {row.state})"
@@ -157,7 +154,7 @@ def controls(store: RunStore, sweep: sweep_store.SweepRecord) -> None:
             try:
                 sweep_store.set_sweep_state(store, sweep.sweep_id, command)
             except SweepError as exc:
-                # Another client changed the state first; the rerun shows it.
+                # Another client changed the state first, and the rerun shows it.
                 st.session_state[NOTICE_KEY] = ("error", str(exc))
             st.rerun()
 

@@ -1,7 +1,7 @@
 """The Sweeps page's Start agent and Stop agent buttons, on the Adult example.
 
-The page starts ``python -m tracking agent`` as a background process that
-runs ``examples/sweep_adult.py`` once per trial; the tests wait on that
+The page starts ``python -m tracking agent`` as a background process, which
+runs ``examples/sweep_adult.py`` once per trial. The tests wait on that
 process and read the trials from the store.
 """
 
@@ -99,7 +99,7 @@ def test_stop_agent_ends_running_trial(sqlite_store, agents_ended):
 
     states = [t.state for t in _trials(sweep_id)]
     assert 1 <= len(states) < 30
-    # The trial running at the stop is killed; none is left pending or running.
+    # The trial running at the stop is killed, and none is left pending or running.
     assert set(states) <= {"finished", "killed"}
     assert states.count("killed") <= 1
     assert not app.button(key=f"start_agent_{sweep_id}").disabled

@@ -71,7 +71,7 @@ def test_prior_run_is_best_run(store_location):
 
     sweep, trials = _sweep_and_trials(sweep_id)
     top = best_trial(sweep, trials)
-    # The best logged loss of the prior run is -1.0 (its last step); every
+    # The best logged loss of the prior run is -1.0, at its last step. Every
     # trial of the sweep logs loss = x >= 1.
     assert top.run_id == best
     assert top.best == -1.0
@@ -145,7 +145,7 @@ def test_prior_run_of_another_sweep(sqlite_store):
     _, trials = _sweep_and_trials(second)
     assert [t.best for t in trials] == [1.0, 0.5]
     store = tracking.open_store()
-    # A run keeps the sweep that started it; a run of no sweep joins this one.
+    # A run keeps the sweep that started it, and a run of no sweep joins this one.
     assert store.run("shared", result.run_id)["sweep_id"] == first
     assert store.run("shared", loose)["sweep_id"] == second
     _, first_trials = _sweep_and_trials(first)

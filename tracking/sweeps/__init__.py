@@ -89,7 +89,7 @@ def sweep(
         then ``WANDB_PROJECT``, then ``"uncategorized"``.
     prior_runs : list of str, optional
         Ids of existing runs of ``project`` to attach as the sweep's first
-        trials. They count toward its trials, best run and ``run_cap``; bayes
+        trials. They count toward its trials, best run and ``run_cap``. Bayes
         searches from their results, and a grid skips the combinations their
         configs match.
     location : str or path, optional

@@ -151,7 +151,8 @@ def _parallel(job: _Job, count: int | None, n_jobs: int) -> Iterator[TrialResult
 
     ended = threading.Event()
     issued = 0
-    # Run ids of trials this agent reported, or that it found from earlier calls.
+    # Run ids of this agent's trials already accounted for: reported by this
+    # call, or left from an earlier call in this process.
     reported = {trial.run_id for trial in _own_trials(job)}
     done = 0
 

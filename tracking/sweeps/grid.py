@@ -42,7 +42,7 @@ def grid_combination(config: SweepConfig, index: int) -> dict[str, Any]:
 
 
 def grid_index_of(config: SweepConfig, values: Mapping[str, Any]) -> int | None:
-    """Return the index of the combination ``values`` is, or None if it is none.
+    """Return the index of the grid combination equal to ``values``, or None.
 
     ``values`` maps dotted names to values. A parameter missing from it, or a
     value off the parameter's grid, matches no combination. Floats match

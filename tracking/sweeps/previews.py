@@ -3,7 +3,7 @@
 A preview calls the controller's own suggestion with the sweep's seed and
 trials, so grid and random rows are exactly the trials that agents claim
 next. A bayes suggestion depends on the results of the trials before it, so
-only the first bayes row is certain; each later one is computed as if the
+only the first bayes row is certain. Each later one is computed as if the
 trials before it were still running.
 """
 
@@ -54,7 +54,7 @@ def preview_trials(
 
 
 def preview_caption(config: SweepConfig) -> str:
-    """Return a label for a preview that says how far its rows are certain."""
+    """Return a preview's caption, stating which of its rows are certain."""
     if config.method == "bayes":
         return (
             "Next trials: the first is the config agents will run next; bayes "

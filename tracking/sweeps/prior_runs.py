@@ -35,7 +35,7 @@ def prior_run_ids(prior_runs: Iterable[str] | None) -> list[str]:
     Raises
     ------
     SweepError
-        If ``prior_runs`` is a single string or holds something other than
+        If ``prior_runs`` is a single string or contains anything other than
         non-empty strings.
     """
     if prior_runs is None:
