@@ -1,7 +1,8 @@
 """Command line: ``python -m tracking sweep ...`` and ``python -m tracking agent ...``.
 
 ``python -m tracking sweep sweep.yaml`` creates a sweep and prints its id on
-standard output, with a preview of its first configs on standard error.
+standard output, with its first trials' configs on standard error; ``-R ID``
+attaches finished runs as prior observations.
 ``python -m tracking sweep --pause ID`` (or ``--resume``, ``--stop``,
 ``--cancel``, ``--requeue``) changes a sweep. ``python -m tracking agent ID``
 runs the sweep's program or command as subprocess trials.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -20,6 +22,60 @@ from tracking.errors import TrackingError
 logger = logging.getLogger("tracking")
 
 _STATE_COMMANDS = ("pause", "resume", "stop", "cancel")
+# Seeds feed NumPy's generators (non-negative) and a BIGINT column.
+_MAX_SEED = 2**63 - 1
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {text!r}"
+        ) from None
+
+
+def _positive_count(text: str) -> int:
+    count = _integer(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of trials, got {count}; leave --count "
+            "out to run trials until the sweep ends"
+        )
+    return count
+
+
+def _n_jobs(text: str) -> int:
+    n_jobs = _integer(text)
+    if n_jobs == 0 or n_jobs < -1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive number of trials at once, or -1 for one per "
+            f"core, got {n_jobs}"
+        )
+    return n_jobs
+
+
+def _seed(text: str) -> int:
+    seed = _integer(text)
+    if not 0 <= seed <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 to {_MAX_SEED}, got {seed}"
+        )
+    return seed
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds, got {text!r}"
+        ) from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of seconds, 0 or more, got {text}"
+        )
+    return seconds
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +102,17 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--entity", help="accepted for W&B compatibility; ignored")
     sweep.add_argument("--name", help="the sweep's name (overrides the config's)")
     sweep.add_argument(
-        "--seed", type=int, help="seed of random draws, bayes and randomized grids"
+        "--seed", type=_seed, help="seed of random draws, bayes and randomized grids"
+    )
+    sweep.add_argument(
+        "-R",
+        "--prior-run",
+        "--prior_run",
+        dest="prior_runs",
+        action="append",
+        metavar="RUN_ID",
+        help="a finished run of the project to attach to the new sweep as an "
+        "observation (repeat the flag for several runs)",
     )
     flags = sweep.add_mutually_exclusive_group()
     for command in _STATE_COMMANDS:
@@ -61,15 +127,22 @@ def _parser() -> argparse.ArgumentParser:
 
     agent = commands.add_parser("agent", help="run trials of a sweep")
     agent.add_argument("sweep_id", help="ID, PROJECT/ID or ENTITY/PROJECT/ID")
-    agent.add_argument("--count", type=int, help="the number of trials to run")
     agent.add_argument(
-        "--n-jobs", type=int, default=1, help="trials to run at once (default 1)"
+        "--count",
+        type=_positive_count,
+        help="the number of trials to run (default: until the sweep ends)",
+    )
+    agent.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        help="trials to run at once, -1 for one per core (default 1)",
     )
     agent.add_argument("--project", help="accepted for W&B compatibility; ignored")
     agent.add_argument("--entity", help="accepted for W&B compatibility; ignored")
     agent.add_argument(
         "--term-timeout",
-        type=float,
+        type=_seconds,
         default=30.0,
         help="seconds between SIGTERM and SIGKILL for a stopped trial (default 30)",
     )
@@ -83,7 +156,11 @@ def _create_sweep(args: argparse.Namespace) -> int:
     if args.name:
         config["name"] = args.name
     sweep_id = sweeps.sweep(
-        config, project=args.project, location=args.store, seed=args.seed
+        config,
+        project=args.project,
+        prior_runs=args.prior_runs,
+        location=args.store,
+        seed=args.seed,
     )
     print(f"Run an agent with: python -m tracking agent {sweep_id}", file=sys.stderr)
     print(sweep_id)
@@ -127,14 +204,23 @@ def _run_agent(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    changes_sweep = args.command == "sweep" and any(
+        getattr(args, c) for c in (*_STATE_COMMANDS, "requeue")
+    )
+    if changes_sweep and args.prior_runs:
+        parser.error(
+            "--prior-run applies when creating a sweep from a config file; "
+            "remove it or the state flag"
+        )
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
     try:
         if args.command == "agent":
             return _run_agent(args)
-        if any(getattr(args, c) for c in (*_STATE_COMMANDS, "requeue")):
+        if changes_sweep:
             return _change_sweep(args)
         return _create_sweep(args)
     except TrackingError as exc:

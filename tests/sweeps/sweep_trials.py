@@ -64,3 +64,14 @@ def _numeric_sum(config):
         elif isinstance(value, int | float) and not isinstance(value, bool):
             total += value
     return total
+
+
+def kill_own_worker():
+    """Log ``score``, except that x == 2 kills its own process with SIGKILL."""
+    import signal
+
+    run = tracking.init()
+    if tracking.config.x == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)
+    run.log({"score": tracking.config.x})

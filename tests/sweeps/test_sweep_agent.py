@@ -193,10 +193,3 @@ def test_agent_without_program_or_function(sqlite_store):
     sweep_id = tracking.sweep({"method": "grid", "parameters": {"a": {"values": [1]}}})
     with pytest.raises(AgentError, match="has no program or command to run"):
         tracking.agent(sweep_id)
-
-
-def test_prior_runs_rejected(sqlite_store):
-    with pytest.raises(SweepError, match="prior_runs is not supported"):
-        tracking.sweep(
-            {"method": "grid", "parameters": {"a": {"values": [1]}}}, prior_runs=["x"]
-        )

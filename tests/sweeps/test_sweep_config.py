@@ -459,6 +459,158 @@ def test_invalid_hyperband_message(case, spec, message):
     )
 
 
+# Parameters written in YAML with NaN, infinities or out-of-range shapes, and
+# the message naming the parameter, the value and the fix.
+_BOUND_FIX = r"give finite bounds, or use a normal or log_normal distribution"
+OUT_OF_RANGE = [
+    (
+        "min nan",
+        "{min: .nan, max: 1.0}",
+        rf"'x': min must be a finite number, got nan; {_BOUND_FIX}",
+    ),
+    (
+        "max inf",
+        "{min: 0.0, max: .inf}",
+        rf"'x': max must be a finite number, got inf; {_BOUND_FIX}",
+    ),
+    (
+        "min minus inf",
+        "{distribution: log_uniform_values, min: -.inf, max: 1}",
+        r"'x': min must be a finite number, got -inf",
+    ),
+    (
+        "string nan",
+        "{min: 'nan', max: 1.0}",
+        r"'x': min must be a finite number, got nan",
+    ),
+    (
+        "int_uniform nan",
+        "{distribution: int_uniform, min: .nan, max: 3}",
+        r"'x': min must be a finite number, got nan",
+    ),
+    (
+        "nan in values",
+        "{values: [0.1, .nan]}",
+        r"'x': values contains nan, which trials cannot be searched or compared "
+        r"by; remove it, or quote it as the string 'nan'",
+    ),
+    ("inf in values", "{values: [1, .inf]}", r"'x': values contains inf.*string 'inf'"),
+    (
+        "nan in weighted values",
+        "{values: [.nan, 2], probabilities: [0.5, 0.5]}",
+        r"'x': values contains nan",
+    ),
+    (
+        "mu inf",
+        "{distribution: normal, mu: .inf}",
+        r"'x': mu must be a finite number, got inf; mu is the mean",
+    ),
+    (
+        "mu nan",
+        "{distribution: log_normal, mu: .nan}",
+        r"'x': mu must be a finite number, got nan",
+    ),
+    (
+        "sigma nan",
+        "{distribution: normal, sigma: .nan}",
+        r"'x': sigma must be a finite number, got nan; sigma is the standard "
+        r"deviation, such as sigma: 1",
+    ),
+    (
+        "sigma inf",
+        "{distribution: q_normal, sigma: .inf}",
+        r"'x': sigma must be a finite number, got inf",
+    ),
+    (
+        "sigma zero",
+        "{distribution: normal, sigma: 0}",
+        r"'x': sigma must be positive, got 0; sigma is the standard deviation",
+    ),
+    (
+        "sigma negative",
+        "{distribution: log_normal, sigma: -0.5}",
+        r"'x': sigma must be positive, got -0\.5",
+    ),
+    (
+        "q zero",
+        "{distribution: q_uniform, min: 0, max: 10, q: 0}",
+        r"'x': q must be positive, got 0; q is the step that values are rounded "
+        r"to, such as q: 1",
+    ),
+    (
+        "q negative",
+        "{distribution: q_log_uniform_values, min: 1, max: 10, q: -2}",
+        r"'x': q must be positive, got -2",
+    ),
+    (
+        "q nan",
+        "{distribution: q_normal, q: .nan}",
+        r"'x': q must be a finite number, got nan; q is the step",
+    ),
+    (
+        "beta a zero",
+        "{distribution: beta, a: 0}",
+        r"'x': beta's a must be positive, got 0; a and b are beta's shape parameters",
+    ),
+    (
+        "beta b negative",
+        "{distribution: q_beta, b: -1, q: 0.1}",
+        r"'x': beta's b must be positive, got -1",
+    ),
+    (
+        "beta a inf",
+        "{distribution: beta, a: .inf}",
+        r"'x': a must be a finite number, got inf; a and b are beta's shape",
+    ),
+    (
+        "probabilities nan",
+        "{values: [1, 2], probabilities: [.nan, 1.0]}",
+        r"'x': probabilities must be finite numbers, got \[nan, 1\.0\]",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "spec", "message"), OUT_OF_RANGE, ids=[c[0] for c in OUT_OF_RANGE]
+)
+def test_out_of_range_parameter_message(case, spec, message):
+    raw = read_yaml(f"method: random\nparameters:\n  x: {spec}\n")
+    with pytest.raises(SweepConfigError) as raised:
+        load_sweep_config(raw)
+    assert len(raised.value.errors) == 1, raised.value.errors
+    assert re.search("parameter " + message, raised.value.errors[0]), (
+        raised.value.errors
+    )
+
+
+def test_non_finite_target_and_eta_rejected():
+    raw = _config(
+        {"x": {"value": 1}},
+        metric={"name": "loss", "target": float("nan")},
+        early_terminate={"type": "hyperband", "min_iter": 2, "eta": float("inf")},
+    )
+    with pytest.raises(SweepConfigError) as raised:
+        load_sweep_config(raw)
+    errors = raised.value.errors
+    assert any(
+        error.startswith("metric target must be a finite number, got nan; leave")
+        for error in errors
+    ), errors
+    assert any(
+        "early_terminate eta must be a number greater than 1, got inf" in error
+        for error in errors
+    ), errors
+
+
+def test_non_finite_parameter_stores_no_sweep(sqlite_store):
+    import tracking
+    from tracking.sweeps import store as sweep_store
+
+    with pytest.raises(SweepConfigError, match="min must be a finite number"):
+        tracking.sweep(_config({"lr": {"min": float("nan"), "max": 1.0}}))
+    assert sweep_store.list_sweeps(tracking.open_store()) == []
+
+
 def test_hyperband_needs_metric():
     raw = _config(
         {"x": {"value": 1}}, early_terminate={"type": "hyperband", "min_iter": 3}

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import tracking
-from tracking.store import RunStore
 from tracking.sweeps import store as sweep_store
 
 HERE = Path(__file__).resolve().parent
@@ -119,17 +118,48 @@ def test_killed_trial_reads_crashed_and_agent_goes_on(sqlite_store, tmp_path):
     assert [r.state for r in results] == ["finished", "crashed", "finished"]
     assert results[1].error.startswith("exit code -9")
 
-    # The run's process died without finishing it: it reads as crashed once its
-    # heartbeat is older than crash_after.
+    # The run's process died without finishing it. The agent saw it die, so the
+    # run reads as crashed at once, without waiting for a stale heartbeat.
     killed = results[1].run_id
-    assert tracking.open_store().run("kill", killed)["state"] == "running"
-    strict = RunStore(sqlite_store, crash_after=0.0)
-    assert strict.run("kill", killed)["state"] == "crashed"
-    assert [t.state for t in _trials(sweep_id, strict)] == [
-        "finished",
-        "crashed",
-        "finished",
-    ]
+    assert tracking.open_store().run("kill", killed)["state"] == "crashed"
+    assert [t.state for t in _trials(sweep_id)] == ["finished", "crashed", "finished"]
+
+
+def test_killed_worker_crashes_trial_and_agent_goes_on(sqlite_store):
+    import sweep_trials
+
+    sweep_id = tracking.sweep(
+        {
+            "method": "grid",
+            "metric": {"name": "score"},
+            "parameters": {"x": {"values": [1, 2, 3, 4, 5, 6]}},
+        },
+        project="worker",
+    )
+
+    results = tracking.agent(
+        sweep_id, function=sweep_trials.kill_own_worker, count=4, n_jobs=2
+    )
+
+    # Every trial that the agent claimed is counted, the crashed ones too.
+    assert len(results) == 4
+    by_x = {t.params["x"]: t for t in _trials(sweep_id)}
+    assert sorted(by_x) == [1, 2, 3, 4]
+    # With the default crash_after of 120 s, only the agent's own record makes
+    # the killed trial and its run read as crashed this soon.
+    assert by_x[2].state == "crashed"
+    assert tracking.open_store().run("worker", by_x[2].run_id)["state"] == "crashed"
+    assert "a worker process of the agent died" in by_x[2].error
+    # loky ends the whole pool, so a trial running beside x = 2 may crash too.
+    states = [t.state for t in by_x.values()]
+    assert set(states) == {"finished", "crashed"}
+    assert 1 <= states.count("crashed") <= 2
+    # The last trial was claimed after the crash, from new workers.
+    assert by_x[4].state == "finished"
+    for trial in by_x.values():
+        if trial.state == "finished":
+            assert trial.best == trial.params["x"]
+    assert {r.run_id for r in results} == {t.run_id for t in by_x.values()}
 
 
 PROGRAM = """

@@ -52,13 +52,18 @@ def preview(
     n: int = PREVIEW_SIZE,
     seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """Return ``n`` run configs the sweep would run, after checking the config."""
+    """Return the run configs of the first ``n`` trials, after checking the config.
+
+    A sweep created with the same ``seed`` and no prior runs issues these
+    first, except that bayes trials after the first depend on results (see
+    :mod:`tracking.sweeps.previews`).
+    """
     from tracking.sweeps.config import SweepConfig
-    from tracking.sweeps.previews import preview_configs
+    from tracking.sweeps.previews import preview_trials
 
     if not isinstance(config, SweepConfig):
         config = load_sweep_config(config)
-    return preview_configs(config, n=n, seed=seed)
+    return [trial.config for trial in preview_trials(config, seed, n=n)]
 
 
 def sweep(
@@ -83,7 +88,10 @@ def sweep(
         The project of the sweep's runs; defaults to the config's ``project``,
         then ``WANDB_PROJECT``, then ``"uncategorized"``.
     prior_runs : list of str, optional
-        Not supported; must be left out.
+        Ids of existing runs of ``project`` to attach as the sweep's first
+        trials. They count toward its trials, best run and ``run_cap``. Bayes
+        searches from their results, and a grid skips the combinations their
+        configs match.
     location : str or path, optional
         The store; ``RUNLENS_STORE`` or ``./runlens`` by default.
     seed : int, optional
@@ -98,32 +106,40 @@ def sweep(
     ------
     SweepConfigError
         If the config is invalid.
+    SweepError
+        If a prior run id is not a run of ``project``, or ``seed`` is not a
+        whole number from 0 to 2**63 - 1. No sweep is stored then.
     """
     from tracking.store import open_store
     from tracking.sweeps import store as sweep_store
-    from tracking.sweeps.previews import preview_configs
+    from tracking.sweeps.previews import preview_caption, preview_trials
+    from tracking.sweeps.prior_runs import prior_run_ids
 
-    if prior_runs:
-        raise SweepError(
-            "prior_runs is not supported; create the sweep without it and its "
-            "agents will start from no observations"
-        )
+    run_ids = prior_run_ids(prior_runs)
     config = load_sweep_config(sweep)
     project = (
         project or config.project or os.environ.get("WANDB_PROJECT") or "uncategorized"
     )
     store = open_store(location)
-    sweep_id = sweep_store.create_sweep(store, config, project, seed=seed)
-    first = "".join(
-        f"\n  {run_config}" for run_config in preview_configs(config, PREVIEW_SIZE)
+    sweep_id = sweep_store.create_sweep(
+        store, config, project, seed=seed, prior_runs=run_ids
+    )
+
+    record = sweep_store.get_sweep(store, sweep_id)
+    trials = sweep_store.list_trials(store, record)
+    upcoming = "".join(
+        f"\n  trial {trial.number}: {trial.config}"
+        for trial in preview_trials(config, record.seed, trials, n=PREVIEW_SIZE)
     )
     logger.info(
-        "created %s sweep %s in project %r of %s; first configs:%s",
+        "created %s sweep %s in project %r of %s%s. %s:%s",
         config.method,
         sweep_id,
         project,
         store.display_url,
-        first,
+        f" with {len(run_ids)} prior runs" if run_ids else "",
+        preview_caption(config),
+        upcoming or " none, the sweep is complete",
     )
     return sweep_id
 
@@ -158,7 +174,9 @@ def agent(
         Trials run at once, each in its own process through joblib (-1: one
         per core). Inside ``joblib.parallel_config(backend="dask")`` they run
         on the Dask cluster, and the store must then be one that every
-        worker reaches, such as PostgreSQL.
+        worker reaches, such as PostgreSQL. When a worker process dies
+        (killed, out of memory), joblib ends every worker: their trials end
+        as crashed and new workers run the rest of ``count``.
     location : str or path, optional
         The store; ``RUNLENS_STORE`` or ``./runlens`` by default.
     max_consecutive_failures : int

@@ -151,6 +151,10 @@ def _parallel(job: _Job, count: int | None, n_jobs: int) -> Iterator[TrialResult
 
     ended = threading.Event()
     issued = 0
+    # Run ids of this agent's trials already accounted for: reported by this
+    # call, or left from an earlier call in this process.
+    reported = {trial.run_id for trial in _own_trials(job)}
+    done = 0
 
     def jobs() -> Iterator[Any]:
         nonlocal issued
@@ -165,13 +169,70 @@ def _parallel(job: _Job, count: int | None, n_jobs: int) -> Iterator[TrialResult
                 if isinstance(outcome, str):
                     ended.set()
                     continue
+                reported.add(outcome.run_id)
+                done += 1
                 yield outcome
             return
         except TerminatedWorkerError as exc:
-            # A killed worker takes down the joblib pool; the trials it ran
-            # read as crashed once their heartbeats are stale.
-            logger.error("a worker process of the agent died (%s); restarting", exc)
-            yield TrialResult(number=0, run_id="", state="crashed", error=str(exc))
+            # A killed worker breaks loky's pool, which then ends every worker.
+            logger.error(
+                "a worker process of agent %s died; its trials end as crashed "
+                "and new workers take the remaining ones: %s",
+                job.agent,
+                exc,
+            )
+            for outcome in _unreported_trials(job, reported, exc):
+                reported.add(outcome.run_id)
+                done += 1
+                yield outcome
+            # Jobs handed to the broken pool that claimed no trial run again.
+            issued = done
+
+
+def _own_trials(job: _Job) -> list[sweep_store.TrialRecord]:
+    store = open_store(job.location)
+    sweep = sweep_store.get_sweep(store, job.sweep_id)
+    return [
+        trial
+        for trial in sweep_store.list_trials(store, sweep)
+        if trial.agent == job.agent
+    ]
+
+
+def _unreported_trials(
+    job: _Job, reported: set[str], exc: Exception
+) -> list[TrialResult]:
+    """Return the trials a broken pool claimed but never reported.
+
+    Those that had not ended died with their workers: they and their runs
+    are marked crashed. Those that ended before the pool broke keep the
+    state their worker recorded.
+    """
+    store = open_store(job.location)
+    sweep = sweep_store.get_sweep(store, job.sweep_id)
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    error = (
+        f"a worker process of the agent died ({reason}), and joblib ends every "
+        "worker of the pool then, so this trial's process ended with it. For a "
+        f"grid, python -m tracking sweep --requeue {sweep.sweep_id} issues its "
+        "combination again"
+    )
+    results = []
+    for trial in _own_trials(job):
+        if trial.run_id in reported:
+            continue
+        if trial.state not in ("pending", "running"):
+            results.append(
+                TrialResult(trial.number, trial.run_id, trial.state, trial.error)
+            )
+            continue
+        if trial.has_run:
+            sweep_store.set_run_state(store, sweep.project_pk, trial.run_id, "crashed")
+        sweep_store.update_trial(
+            store, trial.pk, state="crashed", finished_at=time.time(), error=error
+        )
+        results.append(TrialResult(trial.number, trial.run_id, "crashed", error))
+    return results
 
 
 class _FailureCounter:

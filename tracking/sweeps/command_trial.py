@@ -190,7 +190,8 @@ def _record_exit(
         state = "crashed"
     else:
         state = "failed"
-    if stop_reason is not None:
+    if stop_reason is not None or state in ("failed", "crashed"):
+        # The process is gone, so nothing else will end a run it left running.
         sweep_store.set_run_state(store, sweep.project_pk, claim.run_id, state)
     error = None
     if state in ("failed", "crashed"):

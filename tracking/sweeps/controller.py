@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from tracking.sweeps.bayes import COMPLETE, FAILED, RUNNING, Observation, sugges
 from tracking.sweeps.config import SweepConfig
 from tracking.sweeps.grid import grid_combination, next_grid_index
 from tracking.sweeps.random_search import sample_random, trial_rng
-from tracking.sweeps.store import SweepRecord, TrialRecord
+from tracking.sweeps.store import TrialRecord
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,10 @@ def claim_trial(
             return sweep.state
         trials = sweep_store.list_trials(store, sweep, conn)
 
-        reason = _finished_reason(sweep.config, trials)
+        reason = finished_reason(sweep.config, trials)
         suggestion = None
         if reason is None:
-            suggestion = _suggest(sweep, trials)
+            suggestion = suggest_trial(sweep.config, sweep.seed, trials)
             if suggestion is None:
                 reason = "every grid combination was issued"
         if reason is not None:
@@ -120,7 +121,8 @@ def claim_trial(
     )
 
 
-def _finished_reason(config: SweepConfig, trials: list[TrialRecord]) -> str | None:
+def finished_reason(config: SweepConfig, trials: Sequence[TrialRecord]) -> str | None:
+    """Return why a sweep with these trials issues no more, or None if it goes on."""
     if config.run_cap is not None and len(trials) >= config.run_cap:
         return f"run_cap of {config.run_cap} trials reached"
     metric = config.metric
@@ -141,22 +143,26 @@ def _finished_reason(config: SweepConfig, trials: list[TrialRecord]) -> str | No
     return None
 
 
-def _suggest(
-    sweep: SweepRecord, trials: list[TrialRecord]
+def suggest_trial(
+    config: SweepConfig, seed: int, trials: Sequence[TrialRecord]
 ) -> tuple[dict[str, Any], int | None] | None:
-    config = sweep.config
+    """Return the next trial's values and grid index, or None at a grid's end.
+
+    The result depends only on the config, the sweep's seed and the trials
+    so far, so a preview that calls this gets what an agent would claim.
+    """
     number = max((trial.number for trial in trials), default=0) + 1
     if config.method == "grid":
         issued = [t.grid_index for t in trials if t.grid_index is not None]
-        index = next_grid_index(config, issued, sweep.seed)
+        index = next_grid_index(config, issued, seed)
         if index is None:
             return None
         return grid_combination(config, index), index
     if config.method == "random":
-        return sample_random(config, trial_rng(sweep.seed, number)), None
+        return sample_random(config, trial_rng(seed, number)), None
     observations = [_observation(trial) for trial in trials]
-    seed = int(trial_rng(sweep.seed, number).integers(2**31))
-    return suggest_bayes(config, observations, seed), None
+    bayes_seed = int(trial_rng(seed, number).integers(2**31))
+    return suggest_bayes(config, observations, bayes_seed), None
 
 
 def _observation(trial: TrialRecord) -> Observation:

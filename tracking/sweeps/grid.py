@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
 
 from tracking.sweeps.config import SweepConfig
+from tracking.sweeps.distributions import same_value
 
 # A randomized grid is shuffled as a whole, so it has to fit in memory.
 MAX_RANDOMIZED_GRID = 10_000_000
@@ -38,6 +39,38 @@ def grid_combination(config: SweepConfig, index: int) -> dict[str, Any]:
         index, position = divmod(index, len(axis))
         values[parameter.name] = axis[position]
     return {parameter.name: values[parameter.name] for parameter in config.parameters}
+
+
+def grid_index_of(config: SweepConfig, values: Mapping[str, Any]) -> int | None:
+    """Return the index of the grid combination equal to ``values``, or None.
+
+    ``values`` maps dotted names to values. A parameter missing from it, or a
+    value off the parameter's grid, matches no combination. Floats match
+    within a relative 1e-9, so ``0.1 * 3`` matches a grid value of 0.3.
+    """
+    index = 0
+    for parameter, axis in zip(config.parameters, grid_axes(config), strict=True):
+        if parameter.name not in values:
+            return None
+        value = values[parameter.name]
+        position = next(
+            (
+                i
+                for i, candidate in enumerate(axis)
+                if _same_grid_value(candidate, value)
+            ),
+            None,
+        )
+        if position is None:
+            return None
+        index = index * len(axis) + position
+    return index
+
+
+def _same_grid_value(candidate: Any, value: Any) -> bool:
+    if type(candidate) is float and type(value) is float:
+        return math.isclose(candidate, value, rel_tol=1e-9, abs_tol=1e-12)
+    return same_value(candidate, value)
 
 
 def grid_order(config: SweepConfig, seed: int) -> np.ndarray | None:

@@ -6,8 +6,10 @@ Altair charts.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -79,6 +81,84 @@ def sweeps_table(store: RunStore, project: str | None = None) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(records, columns=SWEEP_COLUMNS)
     frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
     return frame
+
+
+# Sweep states in which agents still claim trials or will again.
+ACTIVE_STATES = (sweep_store.RUNNING, sweep_store.PAUSED)
+
+
+def default_sweep_id(table: pd.DataFrame) -> str | None:
+    """Return the sweep a page opens on: the newest running or paused one.
+
+    Falls back to the newest sweep of ``table`` (as :func:`sweeps_table`
+    returns it), and None for an empty table.
+    """
+    if table.empty:
+        return None
+    newest_first = table.sort_values("created_at", ascending=False, kind="stable")
+    active = newest_first[newest_first["state"].isin(ACTIVE_STATES)]
+    chosen = active if not active.empty else newest_first
+    return str(chosen["sweep_id"].iloc[0])
+
+
+@dataclass(frozen=True)
+class BestRun:
+    """The best run of a sweep, for display: its trial, metric and config."""
+
+    run_id: str
+    name: str | None
+    project: str
+    number: int
+    state: str
+    metric: str
+    value: float
+    prior: bool
+    # Columns parameter and value (as text), one row per swept parameter.
+    config: pd.DataFrame
+
+
+def best_run(
+    store: RunStore, sweep: SweepRecord, trials: list[sweep_store.TrialRecord]
+) -> BestRun | None:
+    """Return the run of the best trial with its name and swept config, or None."""
+    from tracking.sweeps.prior_runs import PRIOR_RUN_AGENT
+
+    trial = best_trial(sweep, trials)
+    if trial is None:
+        return None
+    name = None
+    if trial.has_run:
+        name = store.run(sweep.project, trial.run_id)["name"]
+    config = pd.DataFrame(
+        {
+            "parameter": list(trial.params),
+            "value": [_display_value(value) for value in trial.params.values()],
+        }
+    )
+    return BestRun(
+        run_id=trial.run_id,
+        name=name,
+        project=sweep.project,
+        number=trial.number,
+        state=trial.state,
+        metric=sweep.config.metric.name,
+        value=trial.best,
+        prior=trial.agent == PRIOR_RUN_AGENT,
+        config=config,
+    )
+
+
+def _display_value(value: Any) -> str:
+    """Return a config value as text, so one column can hold every type."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value) if isinstance(value, list | dict) else repr(value)
+
+
+def runs_page_filter(run_id: str) -> str:
+    """Return the Runs page filter expression that selects one run by id."""
+    escaped = run_id.replace("\\", "\\\\").replace('"', '\\"')
+    return f'run_id == "{escaped}"'
 
 
 def best_trial(

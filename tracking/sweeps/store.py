@@ -89,17 +89,40 @@ def parse_sweep_id(text: str) -> str:
     return str(text).strip().rsplit("/", 1)[-1]
 
 
+# Seeds feed NumPy's generators, which take non-negative integers, and a
+# BIGINT column.
+MAX_SEED = 2**63 - 1
+
+
 def create_sweep(
-    store: RunStore, config: SweepConfig, project: str, seed: int | None = None
+    store: RunStore,
+    config: SweepConfig,
+    project: str,
+    seed: int | None = None,
+    prior_runs: list[str] | None = None,
 ) -> str:
-    """Store a new running sweep and return its id."""
+    """Store a new running sweep and return its id.
+
+    ``prior_runs`` are ids of runs in ``project`` that become the sweep's
+    first trials (see :mod:`tracking.sweeps.prior_runs`). An unknown id
+    raises :class:`SweepError` and stores nothing.
+    """
+    from tracking.sweeps.prior_runs import attach_prior_runs
+
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
+    ):
+        raise SweepError(
+            f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}; "
+            "leave it out for a random seed"
+        )
     sweep_id = util.generate_id()
     now = time.time()
     if seed is None:
         seed = int.from_bytes(util.generate_id(6).encode(), "big") % 2**31
     with store.write() as conn, conn.begin():
         project_pk = store.ensure_project(conn, project)
-        conn.execute(
+        result = conn.execute(
             schema.sweeps.insert().values(
                 sweep_id=sweep_id,
                 project_pk=project_pk,
@@ -112,6 +135,16 @@ def create_sweep(
                 updated_at=now,
             )
         )
+        if prior_runs:
+            attach_prior_runs(
+                conn,
+                sweep_pk=result.inserted_primary_key[0],
+                sweep_id=sweep_id,
+                project_pk=project_pk,
+                project=project,
+                config=config,
+                run_ids=prior_runs,
+            )
     return sweep_id
 
 
@@ -319,6 +352,17 @@ def _better_of(best: float | None, value: Any, metric: Any) -> float | None:
     return best
 
 
+def _sweep_history(sweep: SweepRecord) -> Any:
+    """Join history rows to the runs of the sweep's trials, prior runs included."""
+    history, runs, trials = schema.history, schema.runs, schema.sweep_trials
+    return history.join(runs, history.c.run_pk == runs.c.pk).join(
+        trials,
+        (trials.c.run_id == runs.c.run_id)
+        & (trials.c.sweep_pk == sweep.pk)
+        & (runs.c.project_pk == sweep.project_pk),
+    )
+
+
 def _best_logged(conn: Connection, sweep: SweepRecord) -> dict[str, float]:
     """Return each sweep run's best logged value of the metric, NaN left out."""
     metric = sweep.config.metric
@@ -328,9 +372,7 @@ def _best_logged(conn: Connection, sweep: SweepRecord) -> dict[str, float]:
     best = func.max(history.c.value) if metric.maximize else func.min(history.c.value)
     query = (
         select(runs.c.run_id, best.label("best"))
-        .select_from(history.join(runs, history.c.run_pk == runs.c.pk))
-        .where(runs.c.sweep_id == sweep.sweep_id)
-        .where(runs.c.project_pk == sweep.project_pk)
+        .select_from(_sweep_history(sweep))
         .where(history.c.key == metric.name)
         .group_by(runs.c.run_id)
     )
@@ -351,9 +393,7 @@ def metric_histories(
     history, runs = schema.history, schema.runs
     query = (
         select(runs.c.run_id, history.c.value)
-        .select_from(history.join(runs, history.c.run_pk == runs.c.pk))
-        .where(runs.c.sweep_id == sweep.sweep_id)
-        .where(runs.c.project_pk == sweep.project_pk)
+        .select_from(_sweep_history(sweep))
         .where(history.c.key == metric)
         .order_by(runs.c.pk, history.c.step)
     )

@@ -59,6 +59,20 @@ PARAMETER_KEYS = (
     *{k for d in DISTRIBUTION_KEYS.values() for k in d},
 )
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+# How to fix each numeric distribution key that is out of range.
+_FINITE_FIXES = {
+    "min": "give finite bounds, or use a normal or log_normal distribution for "
+    "values without a bound",
+    "max": "give finite bounds, or use a normal or log_normal distribution for "
+    "values without a bound",
+    "mu": "mu is the mean (of the logarithm for log_normal), such as mu: 0",
+    "sigma": "sigma is the standard deviation, such as sigma: 1",
+    "q": "q is the step that values are rounded to, such as q: 1 or q: 0.01",
+    "a": "a and b are beta's shape parameters, such as a: 2 (a: 1, b: 1 is "
+    "uniform on [0, 1])",
+    "b": "a and b are beta's shape parameters, such as b: 2 (a: 1, b: 1 is "
+    "uniform on [0, 1])",
+}
 
 
 def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
@@ -389,6 +403,12 @@ class SweepChecker:
                 self.errors.append(
                     f"{prefix}: {key} must be a number, got {spec[key]!r}"
                 )
+            elif key in spec and not math.isfinite(spec[key]):
+                self.errors.append(
+                    f"{prefix}: {key} must be a finite number, got {spec[key]}; "
+                    f"{_FINITE_FIXES[key]}"
+                )
+        self._check_finite_values(prefix, spec)
         if len(self.errors) > errors_before:
             return False
 
@@ -414,13 +434,19 @@ class SweepChecker:
                 "logarithms are undefined at or below zero"
             )
         if "q" in spec and spec["q"] <= 0:
-            self.errors.append(f"{prefix}: q must be positive, got {spec['q']}")
+            self.errors.append(
+                f"{prefix}: q must be positive, got {spec['q']}; {_FINITE_FIXES['q']}"
+            )
         if "sigma" in spec and spec["sigma"] <= 0:
-            self.errors.append(f"{prefix}: sigma must be positive, got {spec['sigma']}")
+            self.errors.append(
+                f"{prefix}: sigma must be positive, got {spec['sigma']}; "
+                f"{_FINITE_FIXES['sigma']}"
+            )
         for key in ("a", "b"):
             if key in spec and spec[key] <= 0:
                 self.errors.append(
-                    f"{prefix}: beta's {key} must be positive, got {spec[key]}"
+                    f"{prefix}: beta's {key} must be positive, got {spec[key]}; "
+                    f"{_FINITE_FIXES[key]}"
                 )
         if len(self.errors) > errors_before:
             return False
@@ -435,6 +461,17 @@ class SweepChecker:
                     f"{low:g} and {high:g}; lower q or widen the range"
                 )
         return len(self.errors) == errors_before
+
+    def _check_finite_values(self, prefix: str, spec: dict) -> None:
+        """Reject NaN and infinite floats among ``values``."""
+        values = spec.get("values")
+        for value in values if isinstance(values, list) else []:
+            if isinstance(value, float) and not math.isfinite(value):
+                self.errors.append(
+                    f"{prefix}: values contains {value}, which trials cannot be "
+                    "searched or compared by; remove it, or quote it as the "
+                    f"string '{value}' if the program parses it"
+                )
 
     def _check_probabilities(
         self, prefix: str, values: list, probabilities: Any
@@ -451,6 +488,12 @@ class SweepChecker:
             self.errors.append(
                 f"{prefix}: {len(probabilities)} probabilities for "
                 f"{len(values)} values; give one probability per value"
+            )
+            return
+        if not all(math.isfinite(p) for p in probabilities):
+            self.errors.append(
+                f"{prefix}: probabilities must be finite numbers, got "
+                f"{probabilities}; give one probability between 0 and 1 per value"
             )
             return
         if any(p < 0 for p in probabilities):
@@ -505,6 +548,12 @@ class SweepChecker:
         target = _as_number(spec.get("target"))
         if target is not None and not _is_number(target):
             self.errors.append(f"metric target must be a number, got {target!r}")
+            ok = False
+        elif target is not None and not math.isfinite(target):
+            self.errors.append(
+                f"metric target must be a finite number, got {target}; leave "
+                "target out for a sweep that does not stop at a metric value"
+            )
             ok = False
 
         impute = spec.get("impute", "worst")
@@ -583,7 +632,7 @@ class SweepChecker:
             )
 
         eta = _as_number(spec.get("eta", 3))
-        if not _is_number(eta) or eta <= 1:
+        if not _is_number(eta) or not math.isfinite(eta) or eta <= 1:
             self.errors.append(
                 f"early_terminate eta must be a number greater than 1, got {eta!r}"
             )
