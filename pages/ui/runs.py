@@ -76,8 +76,12 @@ def filtered_runs(runs: pd.DataFrame) -> pd.DataFrame:
     )
     matching = filter_runs(runs, states=states, tags=tags, text=text)
 
-    if "filter_expr" not in st.session_state:
-        st.session_state["filter_expr"] = st.query_params.get("filter", "")
+    # A link that carries a different filter replaces the one typed earlier in
+    # this session; the page's own writes to the URL are remembered as seen.
+    linked = st.query_params.get("filter", "")
+    if st.session_state.get("filter_expr_seen") != linked:
+        st.session_state["filter_expr"] = linked
+        st.session_state["filter_expr_seen"] = linked
     expression = st.text_input(
         "Filter expression",
         key="filter_expr",
@@ -88,8 +92,10 @@ def filtered_runs(runs: pd.DataFrame) -> pd.DataFrame:
     )
     if expression.strip():
         st.query_params["filter"] = expression
+        st.session_state["filter_expr_seen"] = expression
     else:
         st.query_params.pop("filter", None)
+        st.session_state["filter_expr_seen"] = ""
     try:
         return apply_filter(matching, expression)
     except FilterError as exc:

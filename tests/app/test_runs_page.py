@@ -114,6 +114,19 @@ def test_filter_expression_matches_reference(demo_env):
     assert app.query_params["filter"] == text
 
 
+def test_linked_filter_replaces_typed_one(demo_env):
+    runs = tracking.open_store(demo_env).runs(PROJECT)
+    target = runs["run_id"].iloc[0]
+    app = open_page(PAGE)
+    app.text_input(key="filter_expr").input('config.model == "KerasMLP"').run()
+
+    linked = f'run_id == "{target}"'
+    app.query_params["filter"] = linked
+    app.run()
+    assert app.text_input(key="filter_expr").value == linked
+    assert _table(app)["run_id"].tolist() == [target]
+
+
 def test_filter_expression_errors_shown(demo_env):
     app = open_page(PAGE)
     app.text_input(key="filter_expr").input("__import__('os').system('ls')").run()
