@@ -206,7 +206,10 @@ def model_comparison(context: WhatIf, slicing: Slicing) -> None:
     cells[0].metric("Rows where they disagree", f"{len(rows):,}")
     cells[1].metric("Agreement", f"{1 - len(rows) / max(len(disagree), 1):.1%}")
     listed = rows[:MAX_LISTED_ROWS]
-    table = pd.DataFrame({"row": listed})
+    # Rows are listed by editor row id, which differs from the position once rows
+    # were added or deleted in the editor.
+    listed_ids = context.ids()[listed]
+    table = pd.DataFrame({"row": listed_ids})
     for name, values in columns.items():
         table[name] = np.asarray(values)[listed]
     table[context.label] = context.frame[context.label].to_numpy()[listed]
@@ -218,7 +221,7 @@ def model_comparison(context: WhatIf, slicing: Slicing) -> None:
         st.caption(f"The first {MAX_LISTED_ROWS:,} of {len(rows):,} rows are listed.")
     table_with_download(table, key="wi_disagreements", file_name="disagreements.csv")
     if len(rows):
-        open_row_button(listed, key="wi_disagree_open")
+        open_row_button(listed_ids, key="wi_disagree_open")
 
 
 def open_row_button(rows: np.ndarray, *, key: str) -> None:
