@@ -218,6 +218,13 @@ def test_edited_slice_uses_new_threshold(demo_env):
     accuracy = np.mean((scores >= row_thresholds) == actual)
     assert metric_values(app)["Accuracy"] == f"{accuracy:.3f}"
 
+    # A deleted row keeps the threshold of the slice its values belong to.
+    app.button(key="wi_delete").click().run()
+    assert metric_values(app)["Edited prediction"] == "<=50K"
+    assert any("deleted · " in caption.value for caption in app.caption)
+    assert any("threshold 0.95" in caption.value for caption in app.caption)
+    app.button(key="wi_restore").click().run()
+
     app.switch_page(PERFORMANCE).run()
     assert not app.exception
     _check_performance(app, edited, scores, row_thresholds)
