@@ -243,7 +243,7 @@ def _label_task_and_class(
     if task == "binary":
         positive, pos_index = _positive_class(choice, label, choice.models[0][1])
     st.caption(
-        f"{len(choice.frame):,} rows · {task}"
+        f"{choice.data_name} · {len(choice.frame):,} rows · {task}"
         + (f" · positive class {positive}" if task == "binary" else "")
     )
     return choice, label, task, positive, pos_index

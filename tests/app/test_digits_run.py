@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from sklearn.metrics import precision_score, recall_score
+from sklearn.metrics import confusion_matrix, precision_score, recall_score
 
 import tracking
 from analysis.sources import load_run_dataset, load_run_model
@@ -52,7 +54,7 @@ def test_metrics_per_digit_match_sklearn(digits_env):
     app.selectbox(key="wi_slice_feature").set_value("digit").run()
     assert not app.exception
     slices = table_with_column(app, "slice", "accuracy", "macro_f1").set_index("slice")
-    # The label is never bucketed, so each digit is a slice without a bucket count.
+    # The label is not bucketed, so each digit is a slice at the default 4 buckets.
     assert list(slices.index[1:]) == [str(digit) for digit in range(10)]
     for digit in range(10):
         assert slices.loc[str(digit), "count"] == (actual == digit).sum()
@@ -63,3 +65,25 @@ def test_metrics_per_digit_match_sklearn(digits_env):
         assert classes.loc[str(digit), "precision"] == pytest.approx(precision[digit])
         assert classes.loc[str(digit), "recall"] == pytest.approx(recall[digit])
     assert metric_values(app)["Accuracy"] == f"{np.mean(predicted == actual):.3f}"
+
+
+def test_confusion_matrix_square_with_rounded_shares(digits_env):
+    """Check the 10 by 10 matrix chart and its table's rounded percentages."""
+    frame, predicted = _run(digits_env)
+    actual = frame["digit"].to_numpy()
+    app = open_page(PERFORMANCE)
+    assert not app.exception
+
+    charts = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    (matrix,) = [spec for spec in charts if spec.get("title") == "Confusion matrix"]
+    assert (matrix["width"], matrix["height"]) == (600, 600)
+    assert matrix["config"]["axisX"]["labelAngle"] == 0
+
+    table = table_with_column(app, "actual", "predicted", "row_percent")
+    counts = confusion_matrix(actual, predicted, labels=range(10))
+    shares = 100 * counts / counts.sum(axis=1, keepdims=True)
+    assert table["count"].tolist() == counts.ravel().tolist()
+    assert table["row_percent"].tolist() == np.round(shares, 1).ravel().tolist()
+    assert table["percent"].tolist() == np.round(
+        100 * counts / counts.sum(), 1
+    ).ravel().tolist()
