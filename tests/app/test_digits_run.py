@@ -84,6 +84,7 @@ def test_confusion_matrix_square_with_rounded_shares(digits_env):
     shares = 100 * counts / counts.sum(axis=1, keepdims=True)
     assert table["count"].tolist() == counts.ravel().tolist()
     assert table["row_percent"].tolist() == np.round(shares, 1).ravel().tolist()
-    assert table["percent"].tolist() == np.round(
-        100 * counts / counts.sum(), 1
-    ).ravel().tolist()
+    assert (
+        table["percent"].tolist()
+        == np.round(100 * counts / counts.sum(), 1).ravel().tolist()
+    )
