@@ -32,6 +32,11 @@ STRATEGY_RATE_TITLES = {
 
 _BIN_COLUMNS = ("x_start", "x_end", "y_start", "y_end", "count")
 
+# Side of a confusion matrix chart in pixels: CELL per class, between MIN and MAX.
+MATRIX_CELL_PX = 60
+MATRIX_MIN_PX = 300
+MATRIX_MAX_PX = 600
+
 
 def roc_curve_chart(
     points: pd.DataFrame,
@@ -218,6 +223,31 @@ def multiclass_confusion_chart(frame: pd.DataFrame) -> alt.LayerChart:
         ),
     )
     return alt.layer(cells, labels).properties(title="Confusion matrix")
+
+
+def square_matrix_chart(chart: alt.LayerChart, n_classes: int) -> alt.LayerChart:
+    """Make a confusion matrix chart square, with horizontal class labels.
+
+    Parameters
+    ----------
+    chart : altair.LayerChart
+        A confusion matrix from :func:`multiclass_confusion_chart` or
+        :func:`analysis.charts.confusion_matrix_chart`.
+    n_classes : int
+        Classes on each axis.
+
+    Returns
+    -------
+    altair.LayerChart
+        ``MATRIX_CELL_PX`` pixels per class, at least ``MATRIX_MIN_PX`` and at
+        most ``MATRIX_MAX_PX`` on each side. The chart has a ``config``, so it
+        can be drawn but no longer layered. Draw it at its own width (in
+        Streamlit, ``width="content"``) to keep it square.
+    """
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be at least 1, got {n_classes}")
+    side = min(MATRIX_MAX_PX, max(MATRIX_MIN_PX, MATRIX_CELL_PX * n_classes))
+    return chart.properties(width=side, height=side).configure_axisX(labelAngle=0)
 
 
 def one_vs_rest_rate_chart(frame: pd.DataFrame, rate: str = "tpr") -> alt.LayerChart:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.ui.binary_performance import binary_performance
+from pages.ui.edits import edited_view
 from pages.ui.performance import (
     model_comparison,
     multiclass_performance,
@@ -16,7 +17,7 @@ from pages.ui.whatif import whatif_context
 st.set_page_config(page_title="Performance and fairness - Runlens", layout="wide")
 st.title("Performance and fairness")
 
-context = whatif_context()
+context = edited_view(whatif_context())
 slicing = slicing_controls(context)
 
 if context.task == "binary":

@@ -30,6 +30,7 @@ from analysis.performance_charts import (
     STRATEGY_RATE_TITLES,
     pr_curve_chart,
     roc_curve_chart,
+    square_matrix_chart,
     threshold_strategy_chart,
 )
 from analysis.slices import (
@@ -45,7 +46,7 @@ from pages.ui.slicing import (
     threshold_slider,
 )
 from pages.ui.state import keep, kept, remember, restore
-from pages.ui.tables import table_with_download
+from pages.ui.tables import PERCENT_FORMAT, rounded_percents, table_with_download
 from pages.ui.whatif import LoadedModel, WhatIf
 
 logger = logging.getLogger(__name__)
@@ -425,12 +426,14 @@ def _slice_detail(
         row, class_names=(str(context.negative), str(context.positive))
     )
     left, right = st.columns([3, 2])
-    left.altair_chart(confusion_matrix_chart(matrix), width="stretch")
+    left.altair_chart(
+        square_matrix_chart(confusion_matrix_chart(matrix), 2), width="content"
+    )
     right.dataframe(
-        matrix,
+        rounded_percents(matrix, ["percent"]),
         hide_index=True,
         key="wi_confusion",
-        column_config={"percent": st.column_config.NumberColumn(format="%.1f%%")},
+        column_config={"percent": PERCENT_FORMAT},
     )
 
     y_true = context.y_true()[rows]

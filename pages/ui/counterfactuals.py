@@ -13,7 +13,6 @@ from analysis.counterfactual_search import (
     CounterfactualSearch,
     generate_counterfactuals,
 )
-from analysis.edit_overlay import EditOverlay, kept_mask
 from analysis.edited_counterfactual import (
     candidate_mask,
     default_min_difference,
@@ -60,13 +59,17 @@ def distance_options(context: WhatIf) -> tuple[str, list[str] | None]:
 
 def nearest_view(
     context: WhatIf,
-    overlay: EditOverlay,
     row: SelectedRow,
     thresholds: Any,
     metric: str,
     features: list[str] | None,
 ) -> None:
-    """Draw the nearest loaded row that the model predicts differently."""
+    """Draw the nearest row of the edited dataset that the model predicts differently.
+
+    ``context`` is the selection over the edited dataset (see
+    :mod:`pages.ui.edits`) and ``thresholds`` its rows' thresholds, so edited and
+    added rows are candidates and deleted rows are not.
+    """
     stats = stats_for(
         context.data_key, (context.label, *context.score_columns), context.frame
     )
@@ -88,9 +91,7 @@ def nearest_view(
     candidates = candidate_mask(
         context.task, predictions, anchor_prediction, min_difference=min_difference
     )
-    exclude = ~kept_mask(overlay)
-    if row.row_id < overlay.n_rows:
-        exclude[row.row_id] = True
+    row_ids = context.ids()
     found = nearest_to_row(
         context.frame,
         row.frame.iloc[0],
@@ -98,7 +99,7 @@ def nearest_view(
         stats=stats,
         metric=metric,
         features=features,
-        exclude=exclude,
+        exclude=row_ids == row.row_id,
     )
     if found is None:
         st.info(
@@ -108,11 +109,12 @@ def nearest_view(
         return
 
     other = predictions[found.position]
+    other_id = int(row_ids[found.position])
     anchor_text = _prediction_text(context, anchor_prediction)
     st.markdown(
         f"Row {row.row_id} is predicted **{anchor_text}**"
         f"{_score_text(context, row.predictions[0].score)}; the nearest row predicted "
-        f"**{_prediction_text(context, other)}** is row {found.position}"
+        f"**{_prediction_text(context, other)}** is row {other_id}"
         f"{_score_text(context, _score(context, found.position))}, at "
         f"{metric.upper()} distance {found.distance:.3f}."
     )
@@ -121,19 +123,17 @@ def nearest_view(
         {
             "feature": columns,
             f"row {row.row_id}": row.frame.iloc[0].astype(str).tolist(),
-            f"row {found.position}": context.frame.iloc[found.position]
-            .astype(str)
-            .tolist(),
+            f"row {other_id}": context.frame.iloc[found.position].astype(str).tolist(),
             "differs": [name in set(found.differing_features) for name in columns],
         }
     )
     st.dataframe(comparison, hide_index=True, key="wi_counterfactual")
     st.caption("differs = True marks the features that differ. The label is not used.")
     st.button(
-        f"Open row {found.position} in the editor",
+        f"Open row {other_id} in the editor",
         key="wi_cf_open",
         on_click=_open_row,
-        args=(found.position,),
+        args=(other_id,),
     )
 
 

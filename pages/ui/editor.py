@@ -3,14 +3,18 @@
 Edits never touch the cached dataset. They live in an
 :class:`analysis.edit_overlay.EditOverlay` kept in session state, with the history
 of each step's prediction. Both are reset when the dataset, the label or a model
-changes.
+changes, and when the user discards the edits. The other What-If pages read the
+same overlay to show the edited dataset (see :mod:`pages.ui.edits`).
+
+A row's binary threshold comes from a :class:`ThresholdLookup`, so an edit that
+moves the row to another slice also gives it that slice's threshold.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -30,11 +34,12 @@ from analysis.edit_overlay import (
     row_frame,
     set_row_values,
 )
+from analysis.edited_dataset import row_digest
 from analysis.editor import category_options, is_numeric_feature
 from analysis.images import row_images
 from analysis.models import ModelError
 from analysis.predictions import RowPrediction, format_top_classes, row_prediction
-from pages.ui.loaders import image_layout_for
+from pages.ui.loaders import edited_row_scores, image_layout_for
 from pages.ui.state import keep, kept, remember, restore
 from pages.ui.tables import table_with_download
 from pages.ui.whatif import LoadedModel, WhatIf
@@ -43,6 +48,15 @@ logger = logging.getLogger(__name__)
 
 ROW_KEY = "wi_row"
 _STATE = "editor_state"
+_EDIT_PREFIX = "wi_edit_"
+
+
+class ThresholdLookup(Protocol):
+    """A lookup of a row's binary decision threshold, given the overlay's edits."""
+
+    def of(self, overlay: EditOverlay, row_id: int) -> float:
+        """Return the threshold of row ``row_id`` with the edits of ``overlay``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -78,13 +92,12 @@ class SelectedRow:
 
 def editor_state(context: WhatIf) -> tuple[EditOverlay, list[HistoryEntry]]:
     """Return the kept overlay and history, new ones when the analysis changed."""
+    context = context.unedited
     signature = _signature(context)
     state = kept(_STATE)
     if not state or state["signature"] != signature:
         # The editor's widgets would carry old edits over to the new analysis.
-        stale = [name for name in st.session_state if str(name).startswith("wi_edit_")]
-        for name in stale:
-            del st.session_state[name]
+        _forget_edit_widgets()
         state = {
             "signature": signature,
             "overlay": EditOverlay(n_rows=len(context.frame)),
@@ -92,6 +105,19 @@ def editor_state(context: WhatIf) -> tuple[EditOverlay, list[HistoryEntry]]:
         }
         keep(_STATE, state)
     return state["overlay"], state["history"]
+
+
+def discard_edits() -> None:
+    """Drop every edit, added row and deletion, and the edit history."""
+    keep(_STATE, None)
+    _forget_edit_widgets()
+    logger.info("Discarded the datapoint editor's edits")
+
+
+def _forget_edit_widgets() -> None:
+    stale = [name for name in st.session_state if str(name).startswith(_EDIT_PREFIX)]
+    for name in stale:
+        del st.session_state[name]
 
 
 def _save(overlay: EditOverlay, history: list[HistoryEntry]) -> None:
@@ -110,7 +136,9 @@ def _signature(context: WhatIf) -> list[Any]:
     ]
 
 
-def row_selector(context: WhatIf, overlay: EditOverlay, thresholds: Any) -> int:
+def row_selector(
+    context: WhatIf, overlay: EditOverlay, thresholds: ThresholdLookup
+) -> int:
     """Draw the row number and the add, duplicate, delete and reset buttons."""
     restore(
         ROW_KEY,
@@ -160,11 +188,11 @@ def row_selector(context: WhatIf, overlay: EditOverlay, thresholds: Any) -> int:
 
 
 def selected_row(
-    context: WhatIf, overlay: EditOverlay, row_id: int, thresholds: Any
+    context: WhatIf, overlay: EditOverlay, row_id: int, thresholds: ThresholdLookup
 ) -> SelectedRow:
     """Return the row open in the editor with each model's prediction."""
     frame = row_frame(context.frame, overlay, row_id)
-    threshold = _row_threshold(thresholds, overlay.base_position(row_id))
+    threshold = thresholds.of(overlay, row_id)
     edited = bool(overlay.changes(row_id))
     return SelectedRow(
         row_id=row_id,
@@ -181,9 +209,12 @@ def selected_row(
 
 
 def datapoint_editor(
-    context: WhatIf, overlay: EditOverlay, row_id: int, thresholds: Any
+    context: WhatIf, overlay: EditOverlay, row_id: int, thresholds: ThresholdLookup
 ) -> SelectedRow:
     """Draw one widget per feature, record edits, show predictions and history.
+
+    An edit reruns the page, so that every view above and beside the editor
+    shows the dataset with the edit.
 
     Returns
     -------
@@ -205,7 +236,7 @@ def datapoint_editor(
         else:
             if changed != overlay:
                 _record_edit(context, overlay, changed, row_id, thresholds)
-                overlay = changed
+                st.rerun()
 
     row = selected_row(context, overlay, row_id, thresholds)
     if context.predictions_only:
@@ -220,7 +251,7 @@ def _feature_widgets(context: WhatIf, row_id: int, row: pd.DataFrame) -> dict[st
     values = {}
     grid = st.columns(3)
     for index, column in enumerate(context.features):
-        key = f"wi_edit_{row_id}_{column}"
+        key = f"{_EDIT_PREFIX}{row_id}_{column}"
         series = context.frame[column]
         current = _python(row[column].iloc[0])
         cell = grid[index % 3]
@@ -339,14 +370,21 @@ def _record_edit(
     overlay: EditOverlay,
     changed: EditOverlay,
     row_id: int,
-    thresholds: Any,
+    thresholds: ThresholdLookup,
 ) -> None:
     _, history = editor_state(context)
     before = row_frame(context.frame, overlay, row_id)
     after = row_frame(context.frame, changed, row_id)
-    threshold = _row_threshold(thresholds, changed.base_position(row_id))
     if not any(entry.row_id == row_id for entry in history):
-        history = _append(context, history, overlay, row_id, "original", "", threshold)
+        history = _append(
+            context,
+            history,
+            overlay,
+            row_id,
+            "original",
+            "",
+            thresholds.of(overlay, row_id),
+        )
     history = _append(
         context,
         history,
@@ -354,7 +392,7 @@ def _record_edit(
         row_id,
         "edit",
         describe_differences(row_differences(before, after)),
-        threshold,
+        thresholds.of(changed, row_id),
     )
     _save(changed, history)
 
@@ -391,11 +429,18 @@ def _predict(
     frame: pd.DataFrame,
     threshold: float,
 ) -> RowPrediction:
-    if row_id < overlay.n_rows and not overlay.changes(row_id):
-        scores = model.scores[row_id]
+    if not overlay.changes(row_id):
+        scores = model.scores[overlay.base_position(row_id)]
     else:
         try:
-            scores = model.predictor.predict_scores(frame, label=context.label)[0]
+            scores = edited_row_scores(
+                model.predictor,
+                model.key,
+                context.data_key,
+                context.label,
+                [row_digest(overlay, row_id)],
+                frame,
+            )[0]
         except (ModelError, ValueError) as exc:
             st.error(f"Cannot predict the edited row with {model.name}: {exc}")
             st.stop()
@@ -408,18 +453,12 @@ def _predict(
     )
 
 
-def _row_threshold(thresholds: Any, base: int) -> float:
-    # NOTE: an edited or added row uses the threshold of its base row's slice,
-    # even when the edit moves it to another slice.
-    if np.ndim(thresholds) == 0:
-        return float(thresholds)
-    return float(np.asarray(thresholds)[base])
-
-
-def _add(context: WhatIf, row_id: int, thresholds: Any, keep_changes: bool) -> None:
+def _add(
+    context: WhatIf, row_id: int, thresholds: ThresholdLookup, keep_changes: bool
+) -> None:
     overlay, history = editor_state(context)
     changed, new_id = add_row(overlay, row_id, keep_changes=keep_changes)
-    threshold = _row_threshold(thresholds, changed.base_position(new_id))
+    threshold = thresholds.of(changed, new_id)
     history = _append(
         context,
         history,
@@ -434,7 +473,7 @@ def _add(context: WhatIf, row_id: int, thresholds: Any, keep_changes: bool) -> N
     st.session_state[ROW_KEY] = new_id
 
 
-def _delete(context: WhatIf, row_id: int, thresholds: Any) -> None:
+def _delete(context: WhatIf, row_id: int, thresholds: ThresholdLookup) -> None:
     overlay, history = editor_state(context)
     changed = delete_row(overlay, row_id)
     if overlay.is_added(row_id):
@@ -442,17 +481,17 @@ def _delete(context: WhatIf, row_id: int, thresholds: Any) -> None:
     _save(changed, history)
 
 
-def _restore(context: WhatIf, row_id: int, thresholds: Any) -> None:
+def _restore(context: WhatIf, row_id: int, thresholds: ThresholdLookup) -> None:
     overlay, history = editor_state(context)
     _save(restore_row(overlay, row_id), history)
 
 
-def _reset(context: WhatIf, row_id: int, thresholds: Any) -> None:
+def _reset(context: WhatIf, row_id: int, thresholds: ThresholdLookup) -> None:
     overlay, history = editor_state(context)
     if not overlay.changes(row_id):
         return
     changed = reset_row(overlay, row_id)
-    threshold = _row_threshold(thresholds, changed.base_position(row_id))
+    threshold = thresholds.of(changed, row_id)
     before = row_frame(context.frame, overlay, row_id)
     after = row_frame(context.frame, changed, row_id)
     history = _append(
@@ -466,7 +505,7 @@ def _reset(context: WhatIf, row_id: int, thresholds: Any) -> None:
     )
     _save(changed, history)
     for column in context.features:
-        st.session_state.pop(f"wi_edit_{row_id}_{column}", None)
+        st.session_state.pop(f"{_EDIT_PREFIX}{row_id}_{column}", None)
 
 
 def _python(value: Any) -> Any:

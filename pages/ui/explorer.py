@@ -2,8 +2,9 @@
 
 Fields are the dataset's columns, each model's outputs (prediction, score, correct
 or error), the row id, and the distance of every row to the row open in the
-editor. Rows deleted in the editor are left out; edited and added rows are shown
-in the editor only.
+editor. The rows are those of the edited dataset (see :mod:`pages.ui.edits`):
+edited rows with their edited values, added rows, and no deleted rows. Each point
+carries its editor row id, which opens it in the editor.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from analysis.counterfactual import distances
-from analysis.edit_overlay import kept_mask, row_frame
+from analysis.edit_overlay import EditOverlay, row_frame
 from analysis.explorer import ROW_COLUMN, SELECTION_NAME, explorer_chart
 from analysis.images import row_images
 from pages.ui.editor import editor_state
@@ -54,7 +55,10 @@ def output_fields(context: WhatIf) -> list[str]:
 
 
 def explorer(context: WhatIf, slicing: Slicing) -> None:
-    """Draw the field choices, the chart and the ways to open a row."""
+    """Draw the field choices, the chart and the ways to open a row.
+
+    ``context`` is the selection over the edited dataset.
+    """
     overlay, _ = editor_state(context)
     selected = shared(
         "wi_row", "row", parse=int, default=0, valid=lambda v: overlay.contains(v)
@@ -84,11 +88,8 @@ def explorer(context: WhatIf, slicing: Slicing) -> None:
     x_buckets = _buckets(cells[0], "Bucket the X axis (0 = no)", "wi_x_buckets")
     y_buckets = _buckets(cells[1], "Bucket the Y axis (0 = no)", "wi_y_buckets")
 
-    keep_rows = np.flatnonzero(kept_mask(overlay))
     chosen = [name for name in dict.fromkeys([x, y, color]) if name != NONE]
-    data = _field_data(
-        context, slicing, chosen, keep_rows, selected, distance_field, overlay
-    )
+    data = _field_data(context, slicing, chosen, selected, distance_field, overlay)
     view = explorer_chart(
         data,
         x=x,
@@ -115,22 +116,36 @@ def explorer(context: WhatIf, slicing: Slicing) -> None:
     else:
         st.altair_chart(view.chart, width="stretch")
 
-    cells = st.columns([2, 2, 3])
-    restore(
-        "wi_explore_row", valid=lambda v: 0 <= v < len(context.frame), default=selected
-    )
-    row = cells[0].number_input(
-        "Row",
-        min_value=0,
-        max_value=len(context.frame) - 1,
-        step=1,
-        key="wi_explore_row",
-    )
-    remember("wi_explore_row")
-    if cells[1].button("Open in the datapoint editor", key="wi_open_row"):
-        _switch(int(row))
+    _open_row_controls(overlay, selected)
     _thumbnails(context, slicing, data, selected)
     _rows_table(context, data, chosen)
+
+
+def _open_row_controls(overlay: EditOverlay, selected: int) -> None:
+    """Draw a row id input and a button that opens that row in the editor."""
+
+    def openable(row_id: int) -> bool:
+        return overlay.contains(row_id) and not overlay.is_deleted(row_id)
+
+    cells = st.columns([2, 2, 3])
+    restore("wi_explore_row", valid=openable, default=selected)
+    row = int(
+        cells[0].number_input(
+            "Row",
+            min_value=0,
+            max_value=overlay.next_id - 1,
+            step=1,
+            key="wi_explore_row",
+            help=f"Rows 0 to {overlay.n_rows - 1} are the dataset's; rows added in "
+            "the editor follow.",
+        )
+    )
+    remember("wi_explore_row")
+    if not openable(row):
+        cells[1].caption(f"Row {row} was deleted in the editor; choose another row.")
+        return
+    if cells[1].button("Open in the datapoint editor", key="wi_open_row"):
+        _switch(row)
 
 
 def _field_select(
@@ -165,13 +180,12 @@ def _field_data(
     context: WhatIf,
     slicing: Slicing,
     fields: list[str],
-    rows: np.ndarray,
     selected: int,
     distance_field: str,
-    overlay: Any,
+    overlay: EditOverlay,
 ) -> pd.DataFrame:
-    """Build the explorer's data: the row ids and the chosen fields, kept rows only."""
-    data = pd.DataFrame({ROW_COLUMN: rows})
+    """Build the explorer's data: each row's id and the chosen fields, by position."""
+    data = pd.DataFrame({ROW_COLUMN: context.ids()})
     thresholds = row_thresholds(slicing, current_threshold(), len(context.frame))
     outputs: dict[str, Any] = {}
     for model in context.models:
@@ -186,17 +200,17 @@ def _field_data(
         if name in data.columns:
             continue
         if name == ROW_FIELD:
-            data[name] = rows
+            data[name] = context.ids()
         elif name == distance_field:
             stats = stats_for(
                 context.data_key, (context.label, *context.score_columns), context.frame
             )
-            anchor = row_frame(context.frame, overlay, selected).iloc[0]
-            data[name] = distances(context.frame, anchor, stats)[rows]
+            anchor = row_frame(context.unedited.frame, overlay, selected).iloc[0]
+            data[name] = distances(context.frame, anchor, stats)
         elif name in outputs:
-            data[name] = np.asarray(outputs[name])[rows]
+            data[name] = np.asarray(outputs[name])
         else:
-            data[name] = context.frame[name].to_numpy()[rows]
+            data[name] = context.frame[name].to_numpy()
     return data
 
 
@@ -253,18 +267,25 @@ def _thumbnails(
     if found is None:
         return
     layout, value_range = found
-    rows = data[ROW_COLUMN].to_numpy()
+    positions = np.arange(len(data))
     rng = np.random.default_rng(0)
-    sample = rng.choice(rows, size=min(THUMBNAILS, len(rows)), replace=False)
-    pictured = [selected, *(int(row) for row in sample if row != selected)]
+    sample = rng.choice(positions, size=min(THUMBNAILS, len(positions)), replace=False)
+    first = [int(position) for position in np.flatnonzero(context.ids() == selected)]
+    pictured = [
+        *first,
+        *(int(position) for position in sample if position not in first),
+    ]
     pictured = pictured[:THUMBNAILS]
     thresholds = row_thresholds(slicing, current_threshold(), len(context.frame))
     predictions = context.predictions(thresholds=thresholds)
     images = row_images(context.frame.iloc[pictured], layout, value_range, scale=6)
+    row_ids = context.ids()
     st.subheader("Images")
     st.image(
         list(images),
-        caption=[f"row {row}: {predictions[row]}" for row in pictured],
+        caption=[
+            f"row {row_ids[position]}: {predictions[position]}" for position in pictured
+        ],
         width=56,
     )
 
@@ -272,9 +293,8 @@ def _thumbnails(
 def _rows_table(context: WhatIf, data: pd.DataFrame, fields: list[str]) -> None:
     with st.expander(f"The first {LISTED_ROWS:,} rows with these fields"):
         listed = data.head(LISTED_ROWS)
-        features = context.frame.iloc[listed[ROW_COLUMN].to_numpy()].reset_index(
-            drop=True
-        )
+        # The explorer's data is in the order of the frame's rows.
+        features = context.frame.iloc[: len(listed)].reset_index(drop=True)
         extra = [name for name in fields if name not in features.columns]
         table = pd.concat(
             [listed[[ROW_COLUMN, *extra]].reset_index(drop=True), features], axis=1

@@ -36,7 +36,7 @@ from pages.ui.loaders import (
     uploaded_dataset,
 )
 from pages.ui.slicing import current_threshold
-from pages.ui.sources import CSV_TYPES
+from pages.ui.sources import CSV_TYPES, dataset_label
 from pages.ui.state import remember, restore
 from pages.ui.store import get_store
 from pages.ui.tables import table_with_download
@@ -251,8 +251,8 @@ def _reference(context: WhatIf, kind: str) -> tuple[str, str, pd.DataFrame] | No
             "artifact_pk"
         )
         labels = {
-            str(row.artifact_pk): f"{row.name} v{row.version} from {row.run_name}"
-            for row in datasets.itertuples()
+            str(row["artifact_pk"]): dataset_label(row)
+            for _, row in datasets.iterrows()
         }
         options = list(labels)
         restore("wi_reference_dataset", options=options, default=options[0])

@@ -35,6 +35,8 @@ PICKLE_SECRET = "allow_pickle"
 
 # Score arrays kept across sessions; each is n_rows x n_classes floats.
 MAX_CACHED_SCORES = 8
+# Scores of single edited rows kept across sessions.
+MAX_CACHED_ROW_SCORES = 20_000
 
 _UPLOAD_GONE = (
     "the uploaded file {name!r} is no longer in the server's cache; upload it again"
@@ -182,13 +184,75 @@ def slice_labels_for(
     n_buckets: int,
     method: str,
     _frame: pd.DataFrame,
+    second_n_buckets: int | None = None,
 ) -> pd.Series:
-    """Return each row's slice label for one feature or the pair of two."""
+    """Return each row's slice label for one feature or the pair of two.
+
+    ``second_n_buckets`` buckets the second feature; by default it gets
+    ``n_buckets`` too.
+    """
     if second is None:
         return slice_labels(_frame[feature], n_buckets=n_buckets, method=method)
     return cross_slice_labels(
-        _frame[feature], _frame[second], n_buckets=n_buckets, method=method
+        _frame[feature],
+        _frame[second],
+        n_buckets=n_buckets,
+        method=method,
+        second_n_buckets=second_n_buckets,
     )
+
+
+@st.cache_resource
+def _row_score_store() -> tuple[OrderedDict, threading.Lock]:
+    return OrderedDict(), threading.Lock()
+
+
+def edited_row_scores(
+    predictor: Predictor,
+    model_key: str,
+    data_key: str,
+    label: str | None,
+    row_keys: list[str],
+    rows: pd.DataFrame,
+) -> np.ndarray:
+    """Return the model's scores of edited rows, predicting only rows not seen before.
+
+    Parameters
+    ----------
+    predictor : Predictor
+    model_key, data_key : str
+        Digests of the model and of the dataset the rows were edited from.
+    label : str or None
+        Label column, left out of the model's input.
+    row_keys : list of str
+        A digest of each row's base row and edits, from
+        :func:`analysis.edited_dataset.row_digest`.
+    rows : pandas.DataFrame
+        The edited rows, in the order of ``row_keys``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score row per row. The rows missing from the cache are scored in
+        one call of ``predictor.predict_scores``.
+    """
+    cache, lock = _row_score_store()
+    keys = [(model_key, predictor.task, data_key, label, key) for key in row_keys]
+    with lock:
+        found = {key: cache[key] for key in keys if key in cache}
+    missing = [index for index, key in enumerate(keys) if key not in found]
+    if missing:
+        scores = predictor.predict_scores(rows.iloc[missing], label=label)
+        with lock:
+            for index, row_scores in zip(missing, scores, strict=True):
+                cache[keys[index]] = row_scores
+                found[keys[index]] = row_scores
+            while len(cache) > MAX_CACHED_ROW_SCORES:
+                cache.popitem(last=False)
+        logger.info("Scored %d edited rows with model %s", len(missing), model_key[:12])
+    if not keys:
+        return np.empty((0,), dtype=float)
+    return np.stack([found[key] for key in keys])
 
 
 def model_summary(predictor: Any) -> str:

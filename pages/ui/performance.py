@@ -25,6 +25,7 @@ from analysis.performance_charts import (
     residual_chart,
     roc_curve_chart,
     slice_error_chart,
+    square_matrix_chart,
 )
 from analysis.regression import (
     prediction_bins,
@@ -34,7 +35,7 @@ from analysis.regression import (
 from analysis.slices import sort_slices
 from pages.ui.slicing import Slicing, current_threshold, row_thresholds
 from pages.ui.state import remember, restore
-from pages.ui.tables import table_with_download
+from pages.ui.tables import PERCENT_FORMAT, rounded_percents, table_with_download
 from pages.ui.whatif import LoadedModel, WhatIf
 
 logger = logging.getLogger(__name__)
@@ -76,11 +77,18 @@ def multiclass_performance(context: WhatIf, slicing: Slicing) -> None:
         column_config={name: RATE_FORMAT for name in ("precision", "recall", "f1")},
     )
     confusion = multiclass_confusion(y_true, predicted, classes)
+    n_classes = confusion["actual"].nunique()
     left, right = st.columns([3, 2])
-    left.altair_chart(multiclass_confusion_chart(confusion), width="stretch")
+    left.altair_chart(
+        square_matrix_chart(multiclass_confusion_chart(confusion), n_classes),
+        width="content",
+    )
     with right:
         table_with_download(
-            confusion, key="wi_mc_confusion", file_name="confusion_matrix.csv"
+            rounded_percents(confusion, ["percent", "row_percent"]),
+            key="wi_mc_confusion",
+            file_name="confusion_matrix.csv",
+            column_config={"percent": PERCENT_FORMAT, "row_percent": PERCENT_FORMAT},
         )
 
     curves = one_vs_rest_curves(y_true, model.scores, classes)
@@ -206,7 +214,10 @@ def model_comparison(context: WhatIf, slicing: Slicing) -> None:
     cells[0].metric("Rows where they disagree", f"{len(rows):,}")
     cells[1].metric("Agreement", f"{1 - len(rows) / max(len(disagree), 1):.1%}")
     listed = rows[:MAX_LISTED_ROWS]
-    table = pd.DataFrame({"row": listed})
+    # Rows are listed by editor row id, which differs from the position once rows
+    # were added or deleted in the editor.
+    listed_ids = context.ids()[listed]
+    table = pd.DataFrame({"row": listed_ids})
     for name, values in columns.items():
         table[name] = np.asarray(values)[listed]
     table[context.label] = context.frame[context.label].to_numpy()[listed]
@@ -218,7 +229,7 @@ def model_comparison(context: WhatIf, slicing: Slicing) -> None:
         st.caption(f"The first {MAX_LISTED_ROWS:,} of {len(rows):,} rows are listed.")
     table_with_download(table, key="wi_disagreements", file_name="disagreements.csv")
     if len(rows):
-        open_row_button(listed, key="wi_disagree_open")
+        open_row_button(listed_ids, key="wi_disagree_open")
 
 
 def open_row_button(rows: np.ndarray, *, key: str) -> None:

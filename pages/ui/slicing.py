@@ -256,15 +256,41 @@ def _slicing(
 ) -> Slicing:
     first = None if feature == NO_SLICE else feature
     other = None if second in (NO_SLICE, feature) or first is None else second
-    labels = None
+    slicing = Slicing(first, other, n_buckets, method, {}, None)
     if first is not None:
-        labels = slice_labels_for(
-            context.data_key, first, other, n_buckets, method, context.frame
-        )
-    slicing = Slicing(first, other, n_buckets, method, {}, labels)
+        labels = labels_for(context, context.frame, context.data_key, slicing)
+        slicing = Slicing(first, other, n_buckets, method, {}, labels)
     return Slicing(
-        first, other, n_buckets, method, kept_slice_thresholds(slicing), labels
+        first, other, n_buckets, method, kept_slice_thresholds(slicing), slicing.labels
     )
+
+
+def labels_for(
+    context: WhatIf, frame: pd.DataFrame, data_key: str, slicing: Slicing
+) -> pd.Series:
+    """Return the slice of each row of ``frame``, the data whose digest is ``data_key``.
+
+    Slicing by a classifier's label column gives one slice per class. Numeric
+    labels, such as the digits 0 to 9, are not cut into buckets.
+    """
+    return slice_labels_for(
+        data_key,
+        slicing.feature,
+        slicing.second,
+        _buckets(context, frame, slicing.feature, slicing.n_buckets),
+        slicing.method,
+        frame,
+        second_n_buckets=_buckets(context, frame, slicing.second, slicing.n_buckets),
+    )
+
+
+def _buckets(
+    context: WhatIf, frame: pd.DataFrame, feature: str | None, n_buckets: int
+) -> int:
+    is_class_label = feature == context.label and context.task != "regression"
+    if feature is not None and is_class_label:
+        return max(n_buckets, int(frame[feature].nunique()))
+    return n_buckets
 
 
 def kept_slice_thresholds(slicing: Slicing) -> dict[str, float]:

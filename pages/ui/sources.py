@@ -126,6 +126,7 @@ def run_choice() -> Choice:
     remember("wi_run", param="run")
 
     data_row = _dataset_row(datasets, run_id)
+    run_name = runs.loc[runs["run_id"] == run_id, "run_name"].iloc[0]
     second_options = [NO_SECOND_MODEL, *(rid for rid in run_ids if rid != run_id)]
     restore("wi_run2", param="run2", options=second_options, default=NO_SECOND_MODEL)
     second = st.selectbox(
@@ -151,7 +152,7 @@ def run_choice() -> Choice:
     return Choice(
         frame=frame,
         data_key=data_row["digest"],
-        data_name=f"{data_row['name']} from {data_row['run_name']}",
+        data_name=f"{dataset_label(data_row)} with run {run_name}",
         models=loaded,
         default_label=data_row["manifest"].get("label"),
         project=project,
@@ -159,14 +160,24 @@ def run_choice() -> Choice:
     )
 
 
+def dataset_label(row: Any) -> str:
+    """Name a dataset version by its artifact name and version, such as "test v2".
+
+    Several runs may log the same version, so the name leaves out who logged it.
+    """
+    return f"{row['name']} v{row['version']}"
+
+
 def _dataset_row(datasets: pd.DataFrame, run_id: str) -> pd.Series:
     """Choose a dataset artifact, the run's own listed first."""
     own = datasets[datasets["run_id"] == run_id]
     candidates = pd.concat([own, datasets[datasets["run_id"] != run_id]])
     candidates = candidates.drop_duplicates("artifact_pk")
+    own_pks = set(own["artifact_pk"])
     labels = {
-        str(row.artifact_pk): f"{row.name} v{row.version} from {row.run_name}"
-        for row in candidates.itertuples()
+        str(row["artifact_pk"]): dataset_label(row)
+        + (" (logged by this run)" if row["artifact_pk"] in own_pks else "")
+        for _, row in candidates.iterrows()
     }
     options = list(labels)
     restore("wi_dataset", param="dataset", options=options, default=options[0])

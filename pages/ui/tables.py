@@ -12,6 +12,17 @@ from analysis.export import to_csv_bytes
 
 logger = logging.getLogger(__name__)
 
+# Percentages from 0 to 100, shown as "45.6%".
+PERCENT_FORMAT = st.column_config.NumberColumn(format="%.1f%%")
+
+
+def rounded_percents(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return a copy with percentage ``columns`` rounded to one decimal, as shown.
+
+    The rounding also applies to the CSV download, so it matches the table.
+    """
+    return frame.assign(**{name: frame[name].round(1) for name in columns})
+
 
 def table_with_download(
     frame: pd.DataFrame, *, key: str, file_name: str, **dataframe_options: Any

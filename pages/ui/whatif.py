@@ -87,6 +87,11 @@ class WhatIf:
         The run the first model came from, if any.
     score_columns : tuple of str
         Predictions-only mode: the columns holding the scores.
+    row_ids : numpy.ndarray or None
+        Editor row id of each row of ``frame`` when it is the edited dataset
+        (see :mod:`pages.ui.edits`); None when ids are the row positions.
+    original : WhatIf or None
+        The unedited selection when ``frame`` is the edited dataset.
     """
 
     frame: pd.DataFrame
@@ -100,6 +105,8 @@ class WhatIf:
     project: str | None = None
     run_id: str | None = None
     score_columns: tuple[str, ...] = ()
+    row_ids: np.ndarray | None = field(default=None, repr=False)
+    original: WhatIf | None = field(default=None, repr=False)
     _y_true: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -121,6 +128,17 @@ class WhatIf:
     def predictions_only(self) -> bool:
         """Whether the scores come from columns of the data, with no model."""
         return is_predictions_only(self.model.predictor)
+
+    @property
+    def unedited(self) -> WhatIf:
+        """The selection over the dataset as loaded, without the editor's edits."""
+        return self.original or self
+
+    def ids(self) -> np.ndarray:
+        """Return the editor row id of every row of ``frame``."""
+        if self.row_ids is None:
+            return np.arange(len(self.frame))
+        return self.row_ids
 
     @property
     def features(self) -> list[str]:
@@ -225,7 +243,7 @@ def _label_task_and_class(
     if task == "binary":
         positive, pos_index = _positive_class(choice, label, choice.models[0][1])
     st.caption(
-        f"{len(choice.frame):,} rows · {task}"
+        f"{choice.data_name} · {len(choice.frame):,} rows · {task}"
         + (f" · positive class {positive}" if task == "binary" else "")
     )
     return choice, label, task, positive, pos_index

@@ -22,6 +22,7 @@ from analysis.performance_charts import (
     residual_chart,
     roc_curve_chart,
     slice_error_chart,
+    square_matrix_chart,
     threshold_strategy_chart,
 )
 from analysis.regression import (
@@ -128,6 +129,27 @@ def test_multiclass_confusion_chart_labels():
     assert chart.data["label"].tolist() == ["1 (50%)", "1 (50%)", "0 (0%)", "1 (100%)"]
     spec = chart.to_dict()
     assert spec["layer"][0]["encoding"]["x"]["sort"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("n_classes", "side"), [(2, 300), (5, 300), (7, 420), (10, 600), (30, 600)]
+)
+def test_square_matrix_chart_sides(n_classes, side):
+    """Check square sides of 60 pixels per class, from 300 to 600."""
+    names = [f"class {index}" for index in range(n_classes)]
+    frame = multiclass_confusion(names, names, names)
+
+    spec = square_matrix_chart(multiclass_confusion_chart(frame), n_classes).to_dict()
+
+    assert spec["width"] == side
+    assert spec["height"] == side
+    assert spec["config"]["axisX"]["labelAngle"] == 0
+
+
+def test_square_matrix_chart_needs_a_class():
+    frame = multiclass_confusion(["a"], ["a"], ["a"])
+    with pytest.raises(ValueError, match="n_classes must be at least 1, got 0"):
+        square_matrix_chart(multiclass_confusion_chart(frame), 0)
 
 
 def test_one_vs_rest_rate_chart_cells():

@@ -73,6 +73,26 @@ def test_threshold_changes_confusion_matrix(demo_env):
     assert app.query_params["thr"] == "0.2"
 
 
+def test_confusion_matrix_square_and_rounded(demo_env):
+    """Check the matrix chart's shape and labels, and the percent column's rounding."""
+    run_id, predictor, frame = demo_run(demo_env, "hgb")
+    app = open_page(PERFORMANCE)
+    app.selectbox(key="wi_run").set_value(run_id).run()
+    charts = [json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart")]
+    (matrix,) = [spec for spec in charts if spec.get("title") == "Confusion matrix"]
+    assert matrix["width"] == matrix["height"]
+    assert matrix["config"]["axisX"]["labelAngle"] == 0
+
+    table = table_with_column(app, "outcome", "count", "percent")
+    expected = (100 * table["count"] / len(frame)).round(1)
+    assert table["percent"].tolist() == expected.tolist()
+    (element,) = [
+        element for element in app.dataframe if "outcome" in element.value.columns
+    ]
+    columns = json.loads(element.proto.columns)
+    assert columns["percent"]["type_config"]["format"] == "%.1f%%"
+
+
 def test_slice_metrics_match_sklearn(demo_env):
     """Check counts, rates, curve areas and selection rate per slice of sex."""
     run_id, predictor, frame = demo_run(demo_env, "logreg")

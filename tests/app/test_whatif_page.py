@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+import tracking
 from analysis.counterfactual import distance_stats, nearest_counterfactual
 from tests.app.helpers import metric_values, open_page
 from tests.app.whatif_helpers import (
@@ -40,6 +41,24 @@ def test_keras_run_opens_with_class_names(demo_env):
         (_scores(predictor, frame) >= 0.5) == (frame["income"] == ">50K")
     )
     assert metric_values(app)["Accuracy"] == f"{accuracy:.3f}"
+
+
+def test_shared_dataset_named_by_version(demo_env):
+    """Check that a dataset every run logged is named by version and current run."""
+    run_id, _, _ = demo_run(demo_env, "hgb")
+    app = open_page(WHATIF)
+    app.selectbox(key="wi_run").set_value(run_id).run()
+    assert not app.exception
+
+    options = app.selectbox(key="wi_dataset").options
+    assert options == ["adult-test v0 (logged by this run)"]
+    runs = tracking.open_store(demo_env).runs("adult-income").set_index("run_id")
+    name = runs.loc[run_id, "name"]
+    captions = [caption.value for caption in app.sidebar.caption]
+    assert any(
+        caption.startswith(f"adult-test v0 with run {name} · 16,281 rows")
+        for caption in captions
+    ), captions
 
 
 def test_editor_prediction_matches_model(demo_env):
