@@ -101,3 +101,17 @@ with st.expander("Log runs from your own script"):
         "wandb.finish()\n",
         language="python",
     )
+
+with st.expander("More examples"):
+    st.markdown(
+        "Run these from the repository root; each writes to the same store.\n\n"
+        "- `python examples/train_digits_cnn.py`: a small Keras CNN on "
+        "scikit-learn's 8x8 digits (project `digits`). The What-If and "
+        "Datapoints pages show its test images as thumbnails.\n"
+        "- `python examples/sweep_adult.py --count 20`: a bayes sweep over gradient "
+        "boosting on Adult; follow it on the Sweeps page.\n"
+        "- `python examples/sweep_digits.py`: a grid sweep of a Keras network "
+        "over layer sizes on the digits.\n"
+        "- `python examples/wandb_tutorial.py`: a W&B tutorial script run "
+        "unchanged with `import tracking as wandb`."
+    )
