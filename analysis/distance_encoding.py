@@ -1,9 +1,9 @@
 """Feature columns encoded once per dataset, so each distance is a few numpy passes.
 
 :func:`analysis.counterfactual.distances` compares one row with every row of the
-data. On the raw columns, a categorical feature costs a string comparison per row,
-about 10 ms per feature at 1,000,000 rows. The encoding here is computed once when
-the dataset is loaded:
+data. On the raw columns, a categorical feature costs a string comparison per row:
+about 10 ms per feature at 1,000,000 rows on the 2-core machine described in
+bench/README.md. The encoding here is computed once when the dataset is loaded:
 
 * a numeric feature keeps its values as a float64 array, with the positions of its
   missing and infinite values;
@@ -89,7 +89,7 @@ class DistanceEncoding:
     def describes(self, frame: pd.DataFrame) -> bool:
         """Return whether ``frame`` has the encoded data's length and columns.
 
-        It cannot check the values: the caller promises that the frame holds
+        It cannot check the values: the caller promises that the frame contains
         the data that was encoded, unchanged.
         """
         return len(frame) == self.n_rows and tuple(frame.columns) == self.columns
