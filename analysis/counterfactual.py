@@ -131,11 +131,11 @@ def distance_stats(
         standard deviation) matches the What-If Tool. Use 0 for the population
         standard deviation.
     encode : bool, default False
-        Also keep the features encoded for distances (about 9 bytes per row and
-        feature). :func:`distances` then reads the encoding instead of the
-        columns of any frame with this frame's length and columns, so pass the
-        statistics only with this data, unchanged, as a cache keyed by the
-        dataset does.
+        Also keep the features encoded for distances: 8 bytes per row for a
+        numeric feature, 1 to 4 for a categorical one. :func:`distances` then
+        reads the encoding instead of the columns of any frame with this
+        frame's length and columns, so pass the statistics only with this data,
+        unchanged, as a cache keyed by the dataset does.
 
     Returns
     -------

@@ -36,7 +36,7 @@ class EncodedNumeric:
         The values as float64, with NaN where a value is missing. The array is
         read-only.
     not_finite : numpy.ndarray
-        Positions of the missing and infinite values.
+        Positions of the missing and infinite values. The array is read-only.
     """
 
     values: np.ndarray
@@ -51,7 +51,8 @@ class EncodedCategorical:
     ----------
     codes : numpy.ndarray
         The position of each row's value in ``uniques``, or -1 for a missing
-        value. The dtype is the smallest signed integer type that fits.
+        value. The dtype is the smallest signed integer type that fits, and the
+        array is read-only.
     uniques : pandas.Series
         The distinct non-missing values in order of first appearance, in the
         column's dtype.
@@ -100,6 +101,7 @@ def encode_numeric(values: np.ndarray) -> EncodedNumeric:
     owned = np.array(values, dtype=np.float64, copy=True)
     owned.flags.writeable = False
     not_finite = np.flatnonzero(~np.isfinite(owned))
+    not_finite.flags.writeable = False
     return EncodedNumeric(values=owned, not_finite=not_finite)
 
 
