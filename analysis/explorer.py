@@ -182,18 +182,68 @@ def category_labels(
     return pd.Series(labels, index=series.index, name=series.name)
 
 
-def _color_encoding(data: pd.DataFrame, color: str | None, quantitative: bool):
+@dataclass(frozen=True)
+class _Labels:
+    """Category labels of every row as codes into their names, in axis order."""
+
+    codes: np.ndarray
+    names: list[str]
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        """Return the label names of the rows at ``positions``."""
+        return np.asarray(self.names, dtype=object)[self.codes[positions]]
+
+
+def _labels(
+    series: pd.Series, *, n_buckets: int | None = None, limit: int = MAX_CATEGORIES
+) -> _Labels:
+    labels = category_labels(series, n_buckets=n_buckets, limit=limit)
+    # category_labels gives every row a category, "(missing)" included, so no
+    # code is -1.
+    return _Labels(
+        codes=labels.cat.codes.to_numpy(dtype=np.int64),
+        names=[str(name) for name in labels.cat.categories],
+    )
+
+
+def _color_labels(
+    data: pd.DataFrame, color: str | None, axes: dict[str, _Labels] | None = None
+) -> _Labels | None:
+    """Label the colour field, reusing an axis's labels when it is that field."""
     if color is None:
-        return alt.Undefined, None
-    if quantitative and is_numeric_feature(data[color]):
-        return alt.Color(f"{color}:Q", title=color), data[color]
-    labels = category_labels(
+        return None
+    if axes and color in axes:
+        return axes[color]
+    numeric = is_numeric_feature(data[color])
+    return _labels(
         data[color],
-        n_buckets=COLOR_BUCKETS if is_numeric_feature(data[color]) else None,
+        n_buckets=COLOR_BUCKETS if numeric else None,
         limit=MAX_COLOR_CATEGORIES,
     )
-    order = list(labels.cat.categories)
-    return alt.Color(f"{color}:N", title=color, sort=order), labels
+
+
+def _color_encoding(color: str | None, labels: _Labels | None) -> alt.Color:
+    if color is None:
+        return alt.Undefined
+    if labels is None:
+        return alt.Color(f"{color}:Q", title=color)
+    return alt.Color(f"{color}:N", title=color, sort=labels.names)
+
+
+def _count_combinations(
+    codes: list[np.ndarray], sizes: list[int]
+) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Count the rows of each combination of codes that occurs.
+
+    Returns the codes of each occurring combination, one array per input, in
+    lexicographic order, and the row count of each.
+    """
+    flat = np.zeros(len(codes[0]), dtype=np.int64)
+    for column, size in zip(codes, sizes, strict=True):
+        flat = flat * size + column
+    counts = np.bincount(flat, minlength=int(np.prod(sizes)))
+    occurring = np.flatnonzero(counts)
+    return np.unravel_index(occurring, sizes), counts[occurring]
 
 
 def _histogram(data: pd.DataFrame, x: str, color: str | None) -> ExplorerView:
@@ -207,16 +257,28 @@ def _histogram(data: pd.DataFrame, x: str, color: str | None) -> ExplorerView:
         high = low + 1.0
     edges = np.linspace(low, high, HISTOGRAM_BINS + 1)
     bins = np.clip(
-        np.searchsorted(edges, values, side="right") - 1, 0, HISTOGRAM_BINS - 1
+        np.searchsorted(edges, values[finite], side="right") - 1,
+        0,
+        HISTOGRAM_BINS - 1,
     )
 
-    groups = {"bin": bins[finite]}
-    encoding, labels = _color_encoding(data, color, quantitative=False)
-    if labels is not None:
-        groups[color] = labels.to_numpy()[finite]
-    counts = pd.DataFrame(groups).value_counts(sort=False).rename("count").reset_index()
-    counts["start"] = edges[counts["bin"].to_numpy()]
-    counts["end"] = edges[counts["bin"].to_numpy() + 1]
+    labels = _color_labels(data, color)
+    if labels is None:
+        (bin_codes,), row_counts = _count_combinations([bins], [HISTOGRAM_BINS])
+        counts = pd.DataFrame({"bin": bin_codes})
+    else:
+        (bin_codes, color_codes), row_counts = _count_combinations(
+            [bins, labels.codes[finite]], [HISTOGRAM_BINS, len(labels.names)]
+        )
+        counts = pd.DataFrame(
+            {
+                "bin": bin_codes,
+                color: np.asarray(labels.names, dtype=object)[color_codes],
+            }
+        )
+    counts["count"] = row_counts
+    counts["start"] = edges[bin_codes]
+    counts["end"] = edges[bin_codes + 1]
 
     tooltip = [
         alt.Tooltip("start:Q", title=f"{x} from", format=",.4g"),
@@ -232,7 +294,7 @@ def _histogram(data: pd.DataFrame, x: str, color: str | None) -> ExplorerView:
             x=alt.X("start:Q", bin="binned", title=x),
             x2="end:Q",
             y=alt.Y("count:Q", title="Rows", stack=True),
-            color=encoding,
+            color=_color_encoding(color, labels),
             tooltip=tooltip,
         )
     )
@@ -246,15 +308,25 @@ def _histogram(data: pd.DataFrame, x: str, color: str | None) -> ExplorerView:
 def _bars(
     data: pd.DataFrame, x: str, x_buckets: int | None, color: str | None
 ) -> ExplorerView:
-    x_labels = category_labels(data[x], n_buckets=x_buckets)
-    groups = {x: x_labels}
-    encoding, labels = _color_encoding(data, color, quantitative=False)
-    if labels is not None:
-        groups[color] = labels
-    counts = pd.DataFrame(groups).value_counts(sort=False).rename("count").reset_index()
-    counts = counts[counts["count"] > 0].astype({x: str})
-    if color:
-        counts[color] = counts[color].astype(str)
+    x_labels = _labels(data[x], n_buckets=x_buckets)
+    names = np.asarray(x_labels.names, dtype=object)
+    labels = _color_labels(data, color, {x: x_labels})
+    if labels is None:
+        (x_codes,), row_counts = _count_combinations(
+            [x_labels.codes], [len(x_labels.names)]
+        )
+        counts = pd.DataFrame({x: names[x_codes]})
+    else:
+        (x_codes, color_codes), row_counts = _count_combinations(
+            [x_labels.codes, labels.codes], [len(x_labels.names), len(labels.names)]
+        )
+        counts = pd.DataFrame(
+            {
+                x: names[x_codes],
+                color: np.asarray(labels.names, dtype=object)[color_codes],
+            }
+        )
+    counts["count"] = row_counts
 
     tooltip = [alt.Tooltip(f"{x}:N", title=x), alt.Tooltip("count:Q", format=",")]
     if color:
@@ -263,9 +335,9 @@ def _bars(
         alt.Chart(counts)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:N", title=x, sort=list(x_labels.cat.categories)),
+            x=alt.X(f"{x}:N", title=x, sort=x_labels.names),
             y=alt.Y("count:Q", title="Rows", stack=True),
-            color=encoding,
+            color=_color_encoding(color, labels),
             tooltip=tooltip,
         )
     )
@@ -282,34 +354,21 @@ def _grid(
     y_buckets: int | None,
     color: str | None,
 ) -> ExplorerView:
-    cells = pd.DataFrame(
-        {
-            x: category_labels(data[x], n_buckets=x_buckets),
-            y: category_labels(data[y], n_buckets=y_buckets),
-        }
-    )
-    x_order = list(cells[x].cat.categories)
-    y_order = list(cells[y].cat.categories)
-    encoding, labels = _color_encoding(data, color, quantitative=False)
+    x_labels = _labels(data[x], n_buckets=x_buckets)
+    y_labels = _labels(data[y], n_buckets=y_buckets)
+    x_names = np.asarray(x_labels.names, dtype=object)
+    y_names = np.asarray(y_labels.names, dtype=object)
+    shape = [len(x_labels.names), len(y_labels.names)]
+    labels = _color_labels(data, color, {x: x_labels, y: y_labels})
 
     if labels is None:
-        counts = cells.value_counts(sort=False).rename("count").reset_index()
-    else:
-        cells[color] = labels
-        per_color = cells.value_counts(sort=False).rename("count").reset_index()
-        per_color = per_color[per_color["count"] > 0]
-        # The most common colour value of each cell, the first in colour order
-        # on ties, with its share of the cell's rows.
-        per_color = per_color.sort_values(
-            [x, y, "count", color], ascending=[True, True, False, True], kind="stable"
+        (x_codes, y_codes), row_counts = _count_combinations(
+            [x_labels.codes, y_labels.codes], shape
         )
-        totals = per_color.groupby([x, y], observed=True)["count"].transform("sum")
-        per_color = per_color.assign(share=per_color["count"] / totals)
-        counts = per_color.drop_duplicates([x, y]).copy()
-        counts["count"] = totals.loc[counts.index]
-        counts[color] = counts[color].astype(str)
-    counts = counts[counts["count"] > 0].astype({x: str, y: str})
-
+        counts = pd.DataFrame({x: x_names[x_codes], y: y_names[y_codes]})
+        counts["count"] = row_counts
+    else:
+        counts = _cells_by_color(x_labels, y_labels, labels, (x, y, color))
     tooltip = [
         alt.Tooltip(f"{x}:N", title=x),
         alt.Tooltip(f"{y}:N", title=y),
@@ -324,10 +383,10 @@ def _grid(
         alt.Chart(counts)
         .mark_circle()
         .encode(
-            x=alt.X(f"{x}:N", title=x, sort=x_order),
-            y=alt.Y(f"{y}:N", title=y, sort=y_order),
+            x=alt.X(f"{x}:N", title=x, sort=x_labels.names),
+            y=alt.Y(f"{y}:N", title=y, sort=y_labels.names),
             size=alt.Size("count:Q", title="Rows"),
-            color=encoding,
+            color=_color_encoding(color, labels),
             tooltip=tooltip,
         )
     )
@@ -335,6 +394,38 @@ def _grid(
     if color:
         note += f" and coloured by its most common {color}"
     return ExplorerView(chart, "grid", len(data), len(counts), False, note + ".")
+
+
+def _cells_by_color(
+    x_labels: _Labels,
+    y_labels: _Labels,
+    labels: _Labels,
+    names: tuple[str, str, str],
+) -> pd.DataFrame:
+    """Count the rows of each grid cell, with its most common colour and share.
+
+    On a tie the first colour in colour order wins.
+    """
+    x, y, color = names
+    shape = (len(x_labels.names), len(y_labels.names), len(labels.names))
+    flat = (x_labels.codes * shape[1] + y_labels.codes) * shape[2] + labels.codes
+    per_color = np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape)
+    totals = per_color.sum(axis=2)
+    # argmax returns the first maximum, the first colour in colour order.
+    top = per_color.argmax(axis=2)
+
+    x_codes, y_codes = np.nonzero(totals)
+    top_codes = top[x_codes, y_codes]
+    cell_totals = totals[x_codes, y_codes]
+    return pd.DataFrame(
+        {
+            x: np.asarray(x_labels.names, dtype=object)[x_codes],
+            y: np.asarray(y_labels.names, dtype=object)[y_codes],
+            color: np.asarray(labels.names, dtype=object)[top_codes],
+            "count": cell_totals,
+            "share": per_color[x_codes, y_codes, top_codes] / cell_totals,
+        }
+    )
 
 
 def _scatter(
@@ -363,7 +454,7 @@ def _scatter(
                 positions = np.sort(np.append(positions[1:], hits[0]))
 
     points = pd.DataFrame({ROW_COLUMN: data[ROW_COLUMN].to_numpy()[positions]})
-    encoding, labels = _color_encoding(data, color, quantitative=True)
+    orders = {}
     for name, numeric, buckets in (
         (x, x_numeric, x_buckets),
         (y, y_numeric, y_buckets),
@@ -373,11 +464,16 @@ def _scatter(
         if numeric:
             points[name] = data[name].to_numpy(dtype=float, na_value=np.nan)[positions]
         else:
-            axis_labels = category_labels(data[name], n_buckets=buckets)
-            points[name] = axis_labels.astype(str).to_numpy()[positions]
+            axis_labels = _labels(data[name], n_buckets=buckets)
+            orders[name] = axis_labels.names
+            points[name] = axis_labels.at(positions)
+
+    labels = None
+    if color is not None and not is_numeric_feature(data[color]):
+        labels = _color_labels(data, color)
     if color and color not in points.columns:
-        values = data[color] if labels is None else labels.astype(str)
-        points[color] = values.to_numpy()[positions]
+        values = data[color].to_numpy() if labels is None else None
+        points[color] = values[positions] if labels is None else labels.at(positions)
     points["jitter"] = rng.uniform(-0.8, 0.8, len(points))
     points["selected"] = points[ROW_COLUMN] == highlight
 
@@ -386,10 +482,10 @@ def _scatter(
     y_encoding = alt.Y(f"{y}:Q" if y_numeric else f"{y}:N", title=y)
     offsets = {}
     if not x_numeric:
-        x_encoding = alt.X(f"{x}:N", title=x, sort=_order(data[x], x_buckets))
+        x_encoding = alt.X(f"{x}:N", title=x, sort=_order(data, x, x_buckets, orders))
         offsets["xOffset"] = alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-1, 1]))
     if not y_numeric:
-        y_encoding = alt.Y(f"{y}:N", title=y, sort=_order(data[y], y_buckets))
+        y_encoding = alt.Y(f"{y}:N", title=y, sort=_order(data, y, y_buckets, orders))
         offsets["yOffset"] = alt.YOffset("jitter:Q", scale=alt.Scale(domain=[-1, 1]))
 
     tooltip = [alt.Tooltip(f"{ROW_COLUMN}:Q", title="Row")]
@@ -402,7 +498,7 @@ def _scatter(
         .encode(
             x=x_encoding,
             y=y_encoding,
-            color=encoding,
+            color=_color_encoding(color, labels),
             size=alt.condition(alt.datum.selected, alt.value(220), alt.value(30)),
             stroke=alt.condition(
                 alt.datum.selected, alt.value("black"), alt.value(None)
@@ -423,5 +519,10 @@ def _scatter(
     return ExplorerView(chart, "scatter", n_rows, len(points), sampled, note + ".")
 
 
-def _order(series: pd.Series, buckets: int | None) -> list[str]:
-    return list(category_labels(series, n_buckets=buckets).cat.categories)
+def _order(
+    data: pd.DataFrame, name: str, buckets: int | None, orders: dict[str, list[str]]
+) -> list[str]:
+    """Return the axis order of ``name``, labelling it only if no axis did yet."""
+    if name in orders:
+        return orders[name]
+    return _labels(data[name], n_buckets=buckets).names

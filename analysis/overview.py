@@ -22,8 +22,8 @@ import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
 from analysis.editor import is_numeric_feature
+from analysis.model_outputs import model_outputs
 from analysis.models import Predictor
-from analysis.sources import positive_index
 
 logger = logging.getLogger(__name__)
 
@@ -319,14 +319,10 @@ def add_model_outputs(
         raise ValueError(
             f"scores have {len(scores)} rows but the data has {len(frame)}"
         )
-    outputs = _outputs(predictor, scores, threshold, pos_label)
     truth = None if label is None else frame[label]
-    if truth is not None and predictor.task == "regression":
-        actual = truth.to_numpy(dtype=float, na_value=np.nan)
-        outputs["error"] = outputs["prediction"] - actual
-        outputs["absolute_error"] = np.abs(outputs["error"])
-    elif truth is not None:
-        outputs["correct"] = _correct(outputs["prediction"], truth)
+    outputs = model_outputs(
+        predictor, scores, truth=truth, threshold=threshold, pos_label=pos_label
+    )
 
     taken = [prefix + name for name in outputs if prefix + name in frame.columns]
     if taken:
@@ -334,44 +330,12 @@ def add_model_outputs(
             f"the data already has column(s) {', '.join(map(repr, taken))}; pass a "
             "prefix for the model output columns"
         )
-    result = frame.copy()
+    # A shallow copy is enough: with copy-on-write, changing either frame later
+    # copies the changed columns first.
+    result = frame.copy(deep=False)
     for name, values in outputs.items():
         result[prefix + name] = values
     return result
-
-
-def _outputs(
-    predictor: Predictor, scores: np.ndarray, threshold: float, pos_label: Any
-) -> dict[str, Any]:
-    if predictor.task == "regression":
-        return {"prediction": scores.astype(float)}
-    classes = np.asarray(predictor.classes, dtype=object)
-    if predictor.task == "binary":
-        pos = 1 if pos_label is None else positive_index(list(classes), pos_label)
-        score = scores[:, pos]
-        prediction = np.where(score >= threshold, classes[pos], classes[1 - pos])
-    else:
-        best = np.argmax(scores, axis=1)
-        score = scores[np.arange(len(scores)), best]
-        prediction = classes[best]
-    # A categorical column, so the overview counts classes even when they are numbers.
-    categories = pd.Index(list(classes), dtype=object)
-    return {
-        "prediction": pd.Categorical(prediction, categories=categories),
-        "score": score,
-    }
-
-
-def _correct(prediction: Any, truth: pd.Series) -> pd.array:
-    predicted = pd.Series(prediction, index=truth.index)
-    if predicted.dtype != truth.dtype:
-        # A label read from a CSV may be text while the classes are numbers.
-        predicted, compared = predicted.astype(str), truth.astype(str)
-    else:
-        compared = truth
-    correct = pd.array((predicted == compared).to_numpy(), dtype="boolean")
-    correct[truth.isna().to_numpy()] = pd.NA
-    return correct
 
 
 # --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from analysis.counterfactual import (
     nearest_counterfactual,
     nearest_counterfactual_regression,
 )
+from analysis.data import ADULT_LABEL, load_adult
 
 # brute-force reference, written from the definitions
 
@@ -247,14 +248,15 @@ def test_unknown_metric_rejected(small):
 # against the brute-force reference
 
 
+@pytest.mark.parametrize("encode", [False, True])
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("metric", ["l1", "l2"])
 @pytest.mark.parametrize(
     "features", [None, ["age", "colour"], ["constant", "size"], ["hours"]]
 )
-def test_distances_match_reference(seed, metric, features):
+def test_distances_match_reference(seed, metric, features, encode):
     frame = mixed_frame(seed)
-    stats = distance_stats(frame, exclude=["label"])
+    stats = distance_stats(frame, exclude=["label"], encode=encode)
     rows = records(frame)
     used = features or FEATURES
 
@@ -264,12 +266,13 @@ def test_distances_match_reference(seed, metric, features):
         np.testing.assert_allclose(result, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("encode", [False, True])
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("metric", ["l1", "l2"])
 @pytest.mark.parametrize("features", [None, ["colour", "size"], ["age"]])
-def test_nearest_matches_reference(seed, metric, features):
+def test_nearest_matches_reference(seed, metric, features, encode):
     frame = mixed_frame(seed)
-    stats = distance_stats(frame, exclude=["label"])
+    stats = distance_stats(frame, exclude=["label"], encode=encode)
     rows = records(frame)
     used = features or FEATURES
     predicted = frame["label"].to_numpy()
@@ -300,12 +303,163 @@ def test_differing_features_listed_in_column_order():
     assert found.differing_features == expected
 
 
+# encoded features against the brute-force reference and the column path
+
+
+def tied_frame() -> pd.DataFrame:
+    """Few distinct values, so many rows tie, with missing values in each column."""
+    return pd.DataFrame(
+        {
+            "n": [1.0, 2.0, np.nan, 1.0, 2.0, 1.0, np.nan, 2.0, 1.0, 3.0],
+            "c": ["a", "b", "a", None, "b", "a", "a", None, "b", "a"],
+            "k": pd.Series(list("xyxyxyxyxx"), dtype="category"),
+        }
+    )
+
+
+@pytest.mark.parametrize("encode", [False, True])
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_ties_and_missing_match_reference(encode, metric):
+    frame = tied_frame()
+    stats = distance_stats(frame, encode=encode)
+    rows = records(frame)
+    predicted = [0, 1, 1, 0, 1, 0, 1, 0, 1, 1]
+
+    for position in range(len(frame)):
+        found = nearest_counterfactual(
+            frame, position, predicted, stats=stats, metric=metric
+        )
+        best, distance = reference_nearest(
+            rows, position, predicted, ["n", "c", "k"], {"n"}, metric
+        )
+        assert found.position == best
+        assert found.distance == pytest.approx(distance, abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def adult() -> pd.DataFrame:
+    return load_adult("train")
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+@pytest.mark.parametrize(
+    "features", [None, ["age", "education", "hours_per_week"], ["occupation"]]
+)
+def test_encoded_distances_equal_column_path_on_adult(adult, metric, features):
+    plain = distance_stats(adult, exclude=[ADULT_LABEL])
+    encoded = distance_stats(adult, exclude=[ADULT_LABEL], encode=True)
+
+    for position in (0, 1, 27, 4_000, 32_560):
+        expected = distances(adult, position, plain, metric=metric, features=features)
+        result = distances(adult, position, encoded, metric=metric, features=features)
+        assert np.array_equal(result, expected)
+
+
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_encoded_nearest_equals_column_path_on_adult(adult, metric):
+    plain = distance_stats(adult, exclude=[ADULT_LABEL])
+    encoded = distance_stats(adult, exclude=[ADULT_LABEL], encode=True)
+    predicted = adult["sex"].to_numpy()
+    predictions = adult["hours_per_week"].to_numpy(dtype=float)
+
+    for position in (0, 5, 999, 20_000):
+        assert nearest_counterfactual(
+            adult, position, predicted, stats=encoded, metric=metric
+        ) == nearest_counterfactual(
+            adult, position, predicted, stats=plain, metric=metric
+        )
+        assert nearest_counterfactual_regression(
+            adult, position, predictions, stats=encoded, metric=metric
+        ) == nearest_counterfactual_regression(
+            adult, position, predictions, stats=plain, metric=metric
+        )
+
+
+def test_edited_anchor_encoded_equals_column_path(adult):
+    plain = distance_stats(adult, exclude=[ADULT_LABEL])
+    encoded = distance_stats(adult, exclude=[ADULT_LABEL], encode=True)
+    anchor = adult.iloc[10].copy()
+    anchor["occupation"] = "Astronaut"  # in no row
+    anchor["workclass"] = np.nan
+    anchor["age"] = 200
+
+    expected = distances(adult, anchor, plain)
+    result = distances(adult, anchor, encoded)
+
+    assert np.array_equal(result, expected)
+
+
+def test_match_probability_equals_value_counts(adult):
+    stats = distance_stats(adult, exclude=[ADULT_LABEL])
+
+    for name, probability in stats.match_probability.items():
+        shares = adult[name].dropna().value_counts(normalize=True).to_numpy(float)
+        assert probability == float(np.sum(shares**2)), name
+
+
+def odd_dtypes_frame() -> pd.DataFrame:
+    """Columns whose equality is easy to get wrong when comparing codes."""
+    return pd.DataFrame(
+        {
+            "flag": [True, False, True, True, False, False],
+            "size": pd.Categorical(
+                ["S", "M", None, "S", "M", "S"], categories=["S", "M", "XL"]
+            ),
+            "mixed": pd.Series([1, "1", 1.0, None, "a", 2], dtype=object),
+            "count": pd.array([1, None, 3, 3, 2, 1], dtype="Int64"),
+            "ratio": [0.5, np.inf, -np.inf, np.nan, 0.5, 1.5],
+            "text": pd.Series(["a", "b", None, "a", "c", "b"], dtype="str"),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        0,
+        2,
+        3,
+        {"flag": 1, "size": "XL", "mixed": 1.0, "count": pd.NA, "text": np.nan},
+        {"flag": False, "size": "L", "mixed": "1", "count": 3, "ratio": np.inf},
+    ],
+)
+@pytest.mark.parametrize("metric", ["l1", "l2"])
+def test_odd_dtypes_encoded_equals_column_path(anchor, metric):
+    frame = odd_dtypes_frame()
+    plain = distance_stats(frame)
+    encoded = distance_stats(frame, encode=True)
+    row = pd.Series(anchor, dtype=object) if isinstance(anchor, dict) else anchor
+
+    expected = distances(frame, row, plain, metric=metric)
+    result = distances(frame, row, encoded, metric=metric)
+
+    assert np.array_equal(result, expected)
+
+
+def test_encoding_skipped_for_another_frame(small):
+    encoded = distance_stats(small, encode=True)
+    longer = pd.concat([small, small], ignore_index=True)
+    renamed = small.rename(columns={"z": "w"})
+
+    result = distances(longer, 1, encoded)
+    renamed_result = distances(renamed, 1, encoded, features=["x", "c"])
+
+    # Both frames differ from the encoded one, so their own columns are used.
+    np.testing.assert_allclose(result, distances(longer, 1, distance_stats(small)))
+    np.testing.assert_allclose(renamed_result, [2.0, 0.0, 2 + 5 / 8, 1.0, 1.0])
+
+
+def test_encoding_not_compared(small):
+    assert distance_stats(small, encode=True) == distance_stats(small)
+
+
 # ties and edge cases
 
 
-def test_tie_goes_to_first_position():
+@pytest.mark.parametrize("encode", [False, True])
+def test_tie_goes_to_first_position(encode):
     frame = pd.DataFrame({"x": [0.0, 1.0, -1.0, 1.0, 2.0]})
-    stats = distance_stats(frame)
+    stats = distance_stats(frame, encode=encode)
 
     found = nearest_counterfactual(frame, 0, ["a", "a", "b", "b", "b"], stats=stats)
 
@@ -364,10 +518,11 @@ def reference_regression_nearest(rows, position, predictions, threshold):
     return best
 
 
+@pytest.mark.parametrize("encode", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_regression_default_threshold_is_prediction_std(seed):
+def test_regression_default_threshold_is_prediction_std(seed, encode):
     frame = mixed_frame(seed)
-    stats = distance_stats(frame, exclude=["label"])
+    stats = distance_stats(frame, exclude=["label"], encode=encode)
     predictions = np.random.default_rng(seed).normal(size=len(frame))
     threshold = reference_std(list(predictions))
     rows = records(frame)

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.explorer import OTHER_LABEL, category_labels, explorer_chart
+from analysis.explorer import (
+    HISTOGRAM_BINS,
+    MAX_COLOR_CATEGORIES,
+    OTHER_LABEL,
+    category_labels,
+    explorer_chart,
+)
+from analysis.slices import MISSING_LABEL
 
 
 @pytest.fixture
@@ -107,3 +114,164 @@ def test_unknown_column_rejected(data):
     """Check the message naming a missing column."""
     with pytest.raises(ValueError, match="'height'"):
         explorer_chart(data, x="height")
+
+
+@pytest.fixture
+def outputs():
+    """Model outputs as the explorer gets them: Categorical and nullable boolean."""
+    rng = np.random.default_rng(7)
+    n_rows = 5_000
+    score = rng.random(n_rows)
+    score[:40] = np.nan
+    correct = pd.array(rng.random(n_rows) < 0.8, dtype="boolean")
+    correct[rng.random(n_rows) < 0.05] = pd.NA
+    return pd.DataFrame(
+        {
+            "row": np.arange(n_rows),
+            "score": score,
+            "prediction": pd.Categorical(
+                rng.choice(["no", "yes", "maybe"], n_rows),
+                categories=["no", "yes", "maybe", "never"],
+            ),
+            "correct": correct,
+            "city": [f"c{i}" for i in rng.integers(0, 45, n_rows)],
+        }
+    )
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Each value as text, and a missing value as the "(missing)" label."""
+    return series.astype(object).map(str, na_action="ignore").fillna(MISSING_LABEL)
+
+
+def test_histogram_matches_numpy_per_colour(outputs):
+    """Check every bar against numpy's histogram of the rows of its colour."""
+    counts = explorer_chart(outputs, x="score", color="correct").chart.data
+    finite = outputs["score"].notna()
+    edges = np.linspace(
+        outputs["score"].min(), outputs["score"].max(), HISTOGRAM_BINS + 1
+    )
+
+    labels = as_text(outputs["correct"])
+    for name in ("True", "False", MISSING_LABEL):
+        values = outputs.loc[finite & (labels == name), "score"]
+        expected, _ = np.histogram(values, bins=edges)
+        drawn = counts[counts["correct"] == name].set_index("bin")["count"]
+        result = drawn.reindex(range(HISTOGRAM_BINS), fill_value=0).to_numpy()
+        np.testing.assert_array_equal(result, expected)
+    assert counts["start"].tolist() == edges[counts["bin"]].tolist()
+
+
+def test_bars_match_crosstab(outputs):
+    """Check the stacked bars against pandas' crosstab of the two fields."""
+    counts = explorer_chart(outputs, x="prediction", color="correct").chart.data
+
+    expected = pd.crosstab(
+        outputs["prediction"].astype(str), as_text(outputs["correct"])
+    )
+    result = counts.pivot(index="prediction", columns="correct", values="count")
+    result = result.fillna(0).astype(int).loc[expected.index, expected.columns]
+    np.testing.assert_array_equal(result.to_numpy(), expected.to_numpy())
+    assert "never" not in set(counts["prediction"])
+
+
+def test_bars_coloured_by_own_field(outputs):
+    """Check one bar per value when the colour is the x axis itself."""
+    counts = explorer_chart(outputs, x="city", color="city").chart.data
+
+    # 45 cities: the 30 most frequent keep their name, the rest are "(other)".
+    expected = category_labels(outputs["city"]).astype(str).value_counts()
+    assert counts["city"].is_unique
+    assert counts.set_index("city")["count"].to_dict() == expected.to_dict()
+    assert len(counts) == 31
+
+
+def test_grid_counts_and_top_colour_match_pandas(outputs):
+    """Check each cell's rows, most common colour and share against pandas."""
+    cells = explorer_chart(outputs, x="prediction", y="correct", color="city")
+    data = cells.chart.data.set_index(["prediction", "correct"])
+
+    # The colour keeps the 10 most frequent cities; the rest are "(other)".
+    colours = category_labels(outputs["city"], limit=MAX_COLOR_CATEGORIES)
+    colour_order = list(colours.cat.categories)
+    frame = pd.DataFrame(
+        {
+            "prediction": outputs["prediction"].astype(str),
+            "correct": as_text(outputs["correct"]),
+            "city": colours.astype(str),
+        }
+    )
+    assert len(data) == frame.groupby(["prediction", "correct"]).ngroups
+    for (prediction, right), group in frame.groupby(["prediction", "correct"]):
+        city_counts = group["city"].value_counts()
+        tied = city_counts[city_counts == city_counts.max()].index
+        first = min(tied, key=colour_order.index)
+        cell = data.loc[(prediction, right)]
+        assert cell["count"] == len(group)
+        assert cell["city"] == first
+        assert cell["share"] == pytest.approx(city_counts.max() / len(group))
+
+
+def test_grid_tie_goes_to_first_colour():
+    """Check that a tied cell takes the colour listed first, the most frequent."""
+    data = pd.DataFrame(
+        {
+            "row": range(7),
+            "x": ["A", "A", "A", "A", "B", "B", "B"],
+            "c": ["red", "red", "blue", "blue", "blue", "blue", "blue"],
+        }
+    )
+
+    cells = explorer_chart(data, x="x", y="x", color="c").chart.data.set_index("x")
+
+    # blue has 5 rows in all and red 2, so blue comes first in colour order.
+    assert cells.loc["A", "c"] == "blue"
+    assert cells.loc["A", "share"] == 0.5
+
+
+def test_scatter_points_are_the_sampled_rows(outputs):
+    """Check each drawn point's values against its row in the data."""
+    view = explorer_chart(
+        outputs, x="city", y="score", color="prediction", max_points=500
+    )
+    points = view.chart.data.set_index("row")
+    rows = points.index.to_numpy()
+
+    city = category_labels(outputs["city"]).astype(str).to_numpy()
+    np.testing.assert_array_equal(points["city"].to_numpy(), city[rows])
+    np.testing.assert_array_equal(
+        points["score"].to_numpy(), outputs["score"].to_numpy()[rows]
+    )
+    assert points["prediction"].tolist() == (
+        outputs["prediction"].astype(str).to_numpy()[rows].tolist()
+    )
+    assert view.n_marks == 500
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"x": "score", "y": "city", "color": "correct"},
+        {"x": "score", "color": "city"},
+        {"x": "city", "color": "prediction"},
+        {"x": "city", "y": "score", "y_buckets": 50, "color": "city"},
+    ],
+)
+def test_marks_bounded_at_many_rows(fields):
+    """Check that 200,000 rows give at most a few thousand marks."""
+    rng = np.random.default_rng(0)
+    n_rows = 200_000
+    data = pd.DataFrame(
+        {
+            "row": np.arange(n_rows),
+            "score": rng.random(n_rows),
+            "city": rng.integers(0, 5_000, n_rows).astype(str),
+            "prediction": pd.Categorical(rng.choice(["a", "b"], n_rows)),
+            "correct": pd.array(rng.random(n_rows) < 0.5, dtype="boolean"),
+        }
+    )
+
+    view = explorer_chart(data, **fields)
+
+    assert view.n_marks == len(view.chart.data)
+    assert view.n_marks <= 3_000
