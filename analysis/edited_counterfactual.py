@@ -68,8 +68,7 @@ def candidate_mask(
     numpy.ndarray of bool, shape (n,)
     """
     if task != "regression":
-        labels = pd.Series(np.asarray(predictions, dtype=object))
-        return (labels != anchor_prediction).to_numpy(dtype=bool)
+        return _differs_from(predictions, anchor_prediction)
 
     values = np.asarray(predictions, dtype=float)
     if min_difference is None:
@@ -79,6 +78,34 @@ def candidate_mask(
     with np.errstate(invalid="ignore"):
         difference = np.abs(values - float(anchor_prediction))
     return (difference >= min_difference) & (difference > 0)
+
+
+def _differs_from(predictions: Any, anchor_prediction: Any) -> np.ndarray:
+    """Return which predicted classes differ from the anchor's, by ``!=``.
+
+    A missing class (None, NaN or ``pd.NA``) differs from every class, as in a
+    pandas comparison. The array is compared with numpy in its own dtype when
+    numpy can compare that dtype with the anchor, else as objects. Both are
+    many times faster at 1,000,000 rows than a pandas Series of text, which
+    first converts every row to pandas' string dtype (pandas 3.1).
+    """
+    labels = np.asarray(predictions)
+    if pd.api.types.is_scalar(anchor_prediction) and pd.isna(anchor_prediction):
+        return np.ones(len(labels), dtype=bool)
+    if labels.dtype != object:
+        try:
+            return np.not_equal(labels, anchor_prediction)
+        except TypeError:
+            # numpy has no comparison of, say, integers with text.
+            labels = labels.astype(object)
+    try:
+        return np.not_equal(labels, anchor_prediction)
+    except TypeError:
+        # pd.NA has no truth value, so numpy cannot compare it, and pandas counts
+        # it as different.
+        return (pd.Series(labels, dtype=object) != anchor_prediction).to_numpy(
+            dtype=bool
+        )
 
 
 def nearest_to_row(

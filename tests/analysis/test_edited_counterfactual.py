@@ -102,3 +102,60 @@ def test_regression_candidates():
         False,
     ]
     assert spread < 3.0
+
+
+@pytest.mark.parametrize(
+    "predictions",
+    [
+        np.array(["yes", "no", "yes", "maybe"]),
+        np.array(["yes", "no", "yes", "maybe"], dtype=object),
+        ["yes", "no", "yes", "maybe"],
+        pd.Categorical(["yes", "no", "yes", "maybe"]),
+    ],
+    ids=["unicode", "object", "list", "categorical"],
+)
+def test_class_candidates_any_array_type(predictions):
+    """Check that text classes compare alike whatever holds them."""
+    mask = candidate_mask("binary", predictions, "yes")
+
+    assert mask.dtype == bool
+    assert mask.tolist() == [False, True, False, True]
+
+
+@pytest.mark.parametrize(
+    ("predictions", "anchor"),
+    [
+        (np.array([0, 1, 1, 2]), 1),
+        (np.array([0, 1, 1, 2]), np.int64(1)),
+        (np.array([0, 1, 1, 2]), 1.0),
+        (np.array([0, 1, 1, 2]), "1"),
+        (np.array([True, False, True, True]), True),
+        (np.array([0.0, np.nan, 1.5, 1.5]), 1.5),
+        (np.array(["a", None, np.nan, "b"], dtype=object), "a"),
+        (np.array(["a", None, pd.NA, "b"], dtype=object), "a"),
+        (np.array(["a", None, "a", "b"], dtype=object), None),
+        (np.array(["a", "b", "a", "b"], dtype=object), np.nan),
+        (np.array([1, "1", 1.0, None], dtype=object), 1),
+    ],
+    ids=[
+        "int",
+        "numpy int",
+        "int with float",
+        "int with text",
+        "bool",
+        "float with nan",
+        "none and nan",
+        "pandas na",
+        "anchor none",
+        "anchor nan",
+        "mixed objects",
+    ],
+)
+def test_class_candidates_match_pandas(predictions, anchor):
+    """Check != against a pandas object Series, where missing always differs."""
+    expected = (pd.Series(predictions, dtype=object) != anchor).to_numpy(dtype=bool)
+
+    mask = candidate_mask("multiclass", predictions, anchor)
+
+    assert mask.dtype == bool
+    assert mask.tolist() == expected.tolist()
