@@ -213,15 +213,21 @@ def cross_slice_labels(
 
     first_codes, first_names = slice_codes(first_labels)
     second_codes, second_names = slice_codes(second_labels)
-    codes = first_codes * len(second_names) + second_codes
-    names = [
-        f"{a}{INTERSECTION_SEPARATOR}{b}" for a in first_names for b in second_names
-    ]
+    pair_codes = first_codes * len(second_names) + second_codes
+    codes, used = _drop_unused_codes(pair_codes, len(first_names) * len(second_names))
 
-    labels = pd.Categorical.from_codes(codes, categories=names, ordered=True)
+    # Only the pairs that occur get a name, in the order of their pair codes.
+    n_second = len(second_names)
+    names = [
+        f"{first_names[pair // n_second]}{INTERSECTION_SEPARATOR}"
+        f"{second_names[pair % n_second]}"
+        for pair in used
+    ]
+    labels = pd.Categorical.from_codes(
+        codes, categories=names, ordered=True, validate=False
+    )
     name = f"{first.name}{INTERSECTION_SEPARATOR}{second.name}"
-    result = pd.Series(labels, index=first.index, name=name)
-    return result.cat.remove_unused_categories()
+    return pd.Series(labels, index=first.index, name=name)
 
 
 def slice_codes(
@@ -525,9 +531,34 @@ def _bucket_labels(series: pd.Series, n_buckets: int, method: str) -> pd.Series:
         names.append(MISSING_LABEL)
         codes[missing] = len(names) - 1
 
-    labels = pd.Categorical.from_codes(codes, categories=names, ordered=True)
-    result = pd.Series(labels, index=series.index, name=series.name)
-    return result.cat.remove_unused_categories()
+    codes, used = _drop_unused_codes(codes, len(names))
+    labels = pd.Categorical.from_codes(
+        codes, categories=[names[k] for k in used], ordered=True, validate=False
+    )
+    return pd.Series(labels, index=series.index, name=series.name)
+
+
+def _drop_unused_codes(
+    codes: np.ndarray, n_codes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber codes in ``range(n_codes)`` so that only the codes rows have remain.
+
+    It does what ``Series.cat.remove_unused_categories`` does, with a count per
+    code instead of the sort inside ``np.unique``.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int
+        The new code of each row, keeping the order of the old codes.
+    used : numpy.ndarray of int
+        The old code of each new code, in ascending order.
+    """
+    is_used = np.bincount(codes, minlength=n_codes) > 0
+    new_code = np.cumsum(is_used) - 1
+    used = np.flatnonzero(is_used)
+    # A signed type, as pandas stores category codes, with room for every code.
+    narrow = np.min_scalar_type(-max(len(used), 1))
+    return new_code.astype(narrow)[codes], used
 
 
 def _value_labels(series: pd.Series) -> pd.Series:

@@ -86,6 +86,60 @@ def test_cross_labels_bucket_numeric_features(scored):
     assert len(labels.cat.categories) <= 12
 
 
+def test_cross_labels_equal_brute_force():
+    """Check each row's pair and the kept pairs against a loop over the rows."""
+    rng = np.random.default_rng(5)
+    n = 3_000
+    first = pd.Series(
+        rng.choice(["x", "y", "z", None], n, p=[0.5, 0.3, 0.19, 0.01]), name="f"
+    )
+    # "z" never meets the high values, so some pairs do not occur.
+    values = rng.normal(40, 12, n).round(1)
+    values[(first == "z").to_numpy()] = 10.0
+    values[rng.random(n) < 0.01] = np.nan
+    second = pd.Series(values, name="s")
+
+    labels = cross_slice_labels(first, second, n_buckets=4)
+
+    first_labels = slice_labels(first)
+    second_labels = slice_labels(second, n_buckets=4)
+    expected = [f"{a} / {b}" for a, b in zip(first_labels, second_labels, strict=True)]
+    assert labels.astype(str).tolist() == expected
+
+    first_order = {name: k for k, name in enumerate(first_labels.cat.categories)}
+    second_order = {name: k for k, name in enumerate(second_labels.cat.categories)}
+    pairs = {(a, b) for a, b in zip(first_labels, second_labels, strict=True)}
+    ordered = sorted(pairs, key=lambda p: (first_order[p[0]], second_order[p[1]]))
+    assert labels.cat.categories.tolist() == [f"{a} / {b}" for a, b in ordered]
+    assert len(ordered) < len(first_order) * len(second_order)
+    assert labels.cat.ordered
+    assert labels.index.equals(first.index)
+
+
+def test_bucket_labels_drop_empty_buckets():
+    """Check that a bucket no value falls in is left out, as pandas would."""
+    values = pd.Series([0, 1, 2, 3, 9, 10, 10, np.nan], index=list("abcdefgh"))
+
+    labels = slice_labels(values, n_buckets=4)
+
+    # Equal-width edges 0, 2.5, 5, 7.5, 10: no value is in [5, 7.5).
+    names = ["[0, 2.5)", "[2.5, 5)", "[5, 7.5)", "[7.5, 10]", MISSING_LABEL]
+    full = pd.Series(
+        pd.Categorical.from_codes(
+            [0, 0, 0, 1, 3, 3, 3, 4], categories=names, ordered=True
+        ),
+        index=values.index,
+    )
+    expected = full.cat.remove_unused_categories()
+    assert labels.cat.categories.tolist() == [
+        "[0, 2.5)",
+        "[2.5, 5)",
+        "[7.5, 10]",
+        MISSING_LABEL,
+    ]
+    pd.testing.assert_series_equal(labels, expected, check_names=False)
+
+
 def test_cross_labels_length_mismatch():
     with pytest.raises(ValueError, match="same length"):
         cross_slice_labels(pd.Series([1, 2]), pd.Series([1]))
