@@ -124,17 +124,21 @@ def _error_statistics(
 ) -> dict[str, np.ndarray]:
     """Compute every statistic of :data:`REGRESSION_COLUMNS` per code."""
     count = np.bincount(codes, minlength=n_groups)
+    absolute = np.abs(errors)
+    squared_sum = np.bincount(codes, errors**2, n_groups)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_error = np.bincount(codes, errors, n_groups) / count
-        mae = np.bincount(codes, np.abs(errors), n_groups) / count
-        mse = np.bincount(codes, errors**2, n_groups) / count
-        r2 = _r_squared(codes, truth, errors, count)
+        mae = np.bincount(codes, absolute, n_groups) / count
+        mse = squared_sum / count
+        r2 = _r_squared(codes, truth, squared_sum, count)
+
+    order = _sort_rows_by_code(codes, n_groups)
     return {
         "count": count,
         "mean_error": mean_error,
-        "median_error": _group_medians(codes, errors, n_groups),
+        "median_error": _group_medians(errors, order, count),
         "mae": mae,
-        "median_absolute_error": _group_medians(codes, np.abs(errors), n_groups),
+        "median_absolute_error": _group_medians(absolute, order, count),
         "mse": mse,
         "rmse": np.sqrt(mse),
         "r2": r2,
@@ -227,31 +231,51 @@ def _padded_range(first: np.ndarray, second: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
-def _group_medians(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
-    """Return the median of ``values`` within each code, NaN for empty codes."""
-    small_codes = codes.astype(np.int32) if n_groups < 2**31 else codes
-    grouped = values[np.argsort(small_codes, kind="stable")]
-    count = np.bincount(codes, minlength=n_groups)
+def _sort_rows_by_code(codes: np.ndarray, n_groups: int) -> np.ndarray | None:
+    """Return the row positions sorted by code, or None when there is one group.
+
+    The sort is stable, so each group keeps its rows in their original order.
+    numpy sorts 8- and 16-bit integers stably with a radix sort, linear in the
+    number of rows, so the codes are narrowed to the smallest type first.
+    """
+    if n_groups <= 1:
+        return None
+    narrow = np.min_scalar_type(n_groups - 1)
+    return np.argsort(codes.astype(narrow), kind="stable")
+
+
+def _group_medians(
+    values: np.ndarray, order: np.ndarray | None, count: np.ndarray
+) -> np.ndarray:
+    """Return the median of ``values`` within each code, NaN for empty codes.
+
+    ``order`` comes from :func:`_sort_rows_by_code` and ``count`` is the number of
+    rows of each code.
+    """
+    # Both are copies, so partitioning them in place leaves ``values`` as it was.
+    grouped = values.copy() if order is None else values[order]
     ends = np.cumsum(count)
 
-    medians = np.full(n_groups, np.nan)
+    medians = np.full(len(count), np.nan)
     for code in np.flatnonzero(count):
         part = grouped[ends[code] - count[code] : ends[code]]
         # The lower and upper middle positions coincide when the count is odd.
         lower, upper = (count[code] - 1) // 2, count[code] // 2
-        middle = np.partition(part, [lower, upper])
-        medians[code] = (middle[lower] + middle[upper]) / 2.0
+        part.partition([lower, upper])
+        medians[code] = (part[lower] + part[upper]) / 2.0
     return medians
 
 
 def _r_squared(
-    codes: np.ndarray, truth: np.ndarray, errors: np.ndarray, count: np.ndarray
+    codes: np.ndarray, truth: np.ndarray, ss_residual: np.ndarray, count: np.ndarray
 ) -> np.ndarray:
-    """Compute 1 - SS_res / SS_tot per code, following sklearn's special cases."""
+    """Compute 1 - SS_res / SS_tot per code, following sklearn's special cases.
+
+    ``ss_residual`` is the sum of the squared errors of each code.
+    """
     n_groups = len(count)
     mean_truth = np.bincount(codes, truth, n_groups) / count
     ss_total = np.bincount(codes, (truth - mean_truth[codes]) ** 2, n_groups)
-    ss_residual = np.bincount(codes, errors**2, n_groups)
 
     r2 = 1.0 - ss_residual / ss_total
     constant = ss_total == 0

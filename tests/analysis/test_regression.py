@@ -65,6 +65,61 @@ def test_median_error_unsorted_input():
     assert metrics["median_absolute_error"] == 2.0
 
 
+def test_slice_medians_equal_numpy_odd_and_even():
+    """Check the medians of slices of 1 to 12 rows exactly against np.median."""
+    rng = np.random.default_rng(8)
+    sizes = np.arange(1, 13)
+    slices = np.repeat([f"s{size:02d}" for size in sizes], sizes)
+    order = rng.permutation(len(slices))
+    slices = slices[order]
+    # Rounded values give ties inside the slices.
+    y_true = rng.normal(0, 3, len(slices)).round(0)
+    y_pred = rng.normal(0, 3, len(slices)).round(1)
+
+    table = regression_metrics_by_slice(y_true, y_pred, slices).set_index("slice")
+
+    errors = pd.Series(y_pred - y_true)
+    for name, group in errors.groupby(slices):
+        values = group.to_numpy()
+        median, median_absolute = np.median(values), np.median(np.abs(values))
+        assert table.loc[name, "count"] == len(values)
+        assert table.loc[name, "median_error"] == median, name
+        assert table.loc[name, "median_absolute_error"] == median_absolute, name
+    assert table.loc[ALL_ROWS_LABEL, "median_error"] == np.median(errors)
+    assert table.loc[ALL_ROWS_LABEL, "median_absolute_error"] == np.median(
+        np.abs(errors)
+    )
+
+
+def test_many_slice_medians_equal_pandas():
+    """Check medians over 300 slices, more than 8-bit codes hold, against pandas."""
+    rng = np.random.default_rng(9)
+    n = 20_000
+    slices = rng.integers(0, 300, n)
+    y_true = rng.normal(50, 10, n)
+    y_pred = y_true + rng.standard_t(3, n)
+
+    table = regression_metrics_by_slice(y_true, y_pred, slices)
+
+    errors = pd.Series(y_pred - y_true)
+    expected = errors.groupby(slices).median()
+    expected_absolute = errors.abs().groupby(slices).median()
+    by_slice = table.iloc[1:].set_index("slice")
+    assert by_slice.index.tolist() == [str(code) for code in expected.index]
+    assert by_slice["median_error"].tolist() == expected.tolist()
+    assert by_slice["median_absolute_error"].tolist() == expected_absolute.tolist()
+
+
+def test_medians_leave_inputs_unchanged():
+    y_true = np.array([3.0, 1.0, 2.0, 0.0])
+    y_pred = np.array([0.0, 0.0, 0.0, 0.0])
+
+    regression_metrics_by_slice(y_true, y_pred, ["a", "b", "a", "b"])
+
+    assert y_true.tolist() == [3.0, 1.0, 2.0, 0.0]
+    assert y_pred.tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
 def test_error_is_prediction_minus_label():
     metrics = regression_metrics([10.0, 20.0], [12.0, 23.0])
 
