@@ -447,10 +447,18 @@ def _encode(values: Any, classes: Sequence[Any]) -> tuple[np.ndarray, list[str]]
 
 
 def _factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
-    """Return a code per row (-1 for missing) and the distinct values."""
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
-    codes, distinct = pd.factorize(series, use_na_sentinel=True)
-    return codes.astype(np.int64), list(distinct)
+    """Return a code per row (-1 for missing) and the distinct values.
+
+    An array is factorized as it is. Wrapping an object array of text in a
+    Series would first convert every row to pandas' string dtype, which takes
+    longer than the factorizing (pandas 3.1, 1,000,000 rows).
+    """
+    if not isinstance(values, pd.Series | pd.Categorical):
+        values = np.asarray(values)
+        if values.dtype.kind in "US":
+            values = values.astype(object)
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), list(distinct)
 
 
 def _apply_lookup(codes: np.ndarray, lookup: np.ndarray) -> np.ndarray:

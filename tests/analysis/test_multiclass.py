@@ -36,7 +36,7 @@ from analysis.multiclass import (
     one_vs_rest_rates_by_slice,
     predicted_classes,
 )
-from analysis.slices import ALL_ROWS_LABEL
+from analysis.slices import ALL_ROWS_LABEL, cross_slice_labels
 
 CLASSES = ["bird", "cat", "dog"]
 
@@ -274,6 +274,72 @@ def test_slice_accuracy_equals_subsets(predictions):
     assert table.set_index("slice").loc["west", "small"] == (
         (slices == "west").sum() < 30
     )
+
+
+def test_slice_metrics_equal_sklearn_groupby(predictions):
+    """Check two-feature slices against scikit-learn in a pandas groupby loop."""
+    rng = np.random.default_rng(22)
+    n = len(predictions["y_true"])
+    y_true = predictions["y_true"].astype(object)
+    y_true[rng.random(n) < 0.02] = None
+    # Predicted labels as predicted_classes returns them: an object array.
+    y_pred = predictions["y_pred"]
+    first = pd.Series(predictions["slices"], name="region")
+    second = pd.Series(rng.integers(18, 80, n), name="age")
+    slices = cross_slice_labels(first, second, n_buckets=3)
+
+    table = multiclass_metrics_by_slice(y_true, y_pred, slices, CLASSES)
+
+    rows = pd.DataFrame({"true": y_true, "pred": y_pred, "slice": slices})
+    labelled = rows.dropna(subset=["true"])
+    expected = {
+        name: (
+            len(group),
+            accuracy_score(group["true"], group["pred"]),
+            f1_score(
+                group["true"],
+                group["pred"],
+                labels=CLASSES,
+                average="macro",
+                zero_division=0,
+            ),
+        )
+        for name, group in labelled.groupby("slice", observed=True)
+    }
+    by_slice = table.iloc[1:].set_index("slice")
+    assert by_slice.index.tolist() == list(expected)
+    for name, (count, accuracy, macro_f1) in expected.items():
+        assert by_slice.loc[name, "count"] == count, name
+        assert by_slice.loc[name, "accuracy"] == pytest.approx(accuracy), name
+        assert by_slice.loc[name, "macro_f1"] == pytest.approx(macro_f1), name
+    assert table["count"].iloc[0] == len(labelled)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda values: values.astype(str),
+        lambda values: values.astype(object),
+        list,
+        pd.Series,
+        lambda values: pd.Series(values, dtype="category"),
+        pd.Categorical,
+    ],
+    ids=["unicode", "object", "list", "series", "category series", "categorical"],
+)
+def test_slice_metrics_same_for_any_label_type(predictions, convert):
+    y_true, y_pred, slices = (
+        predictions["y_true"],
+        predictions["y_pred"],
+        predictions["slices"],
+    )
+    expected = multiclass_metrics_by_slice(y_true, y_pred, slices, CLASSES)
+
+    table = multiclass_metrics_by_slice(
+        convert(np.asarray(y_true)), convert(np.asarray(y_pred)), slices, CLASSES
+    )
+
+    pd.testing.assert_frame_equal(table, expected)
 
 
 def test_one_vs_rest_rates_match_fairlearn(predictions):
