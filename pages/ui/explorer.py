@@ -20,8 +20,9 @@ from analysis.counterfactual import distances
 from analysis.edit_overlay import EditOverlay, row_frame
 from analysis.explorer import ROW_COLUMN, SELECTION_NAME, explorer_chart
 from analysis.images import row_images
+from analysis.model_outputs import model_outputs
 from pages.ui.editor import editor_state
-from pages.ui.loaders import image_layout_for, stats_for
+from pages.ui.loaders import encoded_labels_for, image_layout_for, stats_for
 from pages.ui.slicing import Slicing, current_threshold, row_thresholds, shared
 from pages.ui.state import remember, restore
 from pages.ui.tables import table_with_download
@@ -184,7 +185,12 @@ def _field_data(
     distance_field: str,
     overlay: EditOverlay,
 ) -> pd.DataFrame:
-    """Build the explorer's data: each row's id and the chosen fields, by position."""
+    """Build the explorer's data: each row's id and the chosen fields, by position.
+
+    Columns keep their types (categorical predictions, boolean ``correct`` with
+    missing values, the dataset's own dtypes), so nothing is converted to
+    Python objects row by row.
+    """
     data = pd.DataFrame({ROW_COLUMN: context.ids()})
     thresholds = row_thresholds(slicing, current_threshold(), len(context.frame))
     outputs: dict[str, Any] = {}
@@ -194,7 +200,7 @@ def _field_data(
         first, second = (
             outputs[f"{_prefix(context, m)}prediction"] for m in context.models[:2]
         )
-        outputs["models agree"] = first == second
+        outputs["models agree"] = _as_text(first) == _as_text(second)
 
     for name in fields:
         if name in data.columns:
@@ -208,40 +214,50 @@ def _field_data(
             anchor = row_frame(context.unedited.frame, overlay, selected).iloc[0]
             data[name] = distances(context.frame, anchor, stats)
         elif name in outputs:
-            data[name] = np.asarray(outputs[name])
+            data[name] = outputs[name]
         else:
-            data[name] = context.frame[name].to_numpy()
+            # An array has no index, so pandas places it by position.
+            data[name] = context.frame[name].array
     return data
 
 
 def _model_outputs(
     context: WhatIf, model: LoadedModel, thresholds: Any
 ) -> dict[str, Any]:
+    """Return the model's output fields, named as :func:`output_fields` names them."""
     prefix = _prefix(context, model)
+    truth = context.frame[context.label]
     if context.task == "regression":
-        actual = context.frame[context.label].to_numpy(dtype=float, na_value=np.nan)
-        error = model.scores - actual
+        outputs = model_outputs(model.predictor, model.scores, truth=truth)
         return {
-            f"{prefix}prediction": model.scores,
-            f"{prefix}error": error,
-            f"{prefix}absolute error": np.abs(error),
+            f"{prefix}prediction": outputs["prediction"],
+            f"{prefix}error": outputs["error"],
+            f"{prefix}absolute error": outputs["absolute_error"],
         }
-    predicted = context.predictions(model, thresholds)
-    truth = context.frame[context.label].astype(object)
-    correct = (
-        pd.Series(predicted).astype(str) == truth.astype(str).to_numpy()
-    ).to_numpy()
-    correct = np.where(truth.isna().to_numpy(), None, correct)
-    score = (
-        context.positive_scores(model)
-        if context.task == "binary"
-        else model.scores.max(axis=1)
+
+    classes = model.predictor.classes
+    # WhatIf.predictions reads every model's positive score from the first
+    # model's positive column, pos_index, and so does the explorer.
+    positive = classes[context.pos_index] if context.task == "binary" else None
+    outputs = model_outputs(
+        model.predictor,
+        model.scores,
+        truth=truth,
+        threshold=thresholds,
+        pos_label=positive,
+        labels=encoded_labels_for(
+            context.data_key, model.key, context.label, tuple(classes), truth
+        ),
     )
-    return {
-        f"{prefix}prediction": predicted.astype(str),
-        f"{prefix}score": score,
-        f"{prefix}correct": correct.astype(str),
-    }
+    return {f"{prefix}{name}": values for name, values in outputs.items()}
+
+
+def _as_text(prediction: Any) -> np.ndarray:
+    """Return predicted classes as text, so that the class 1 and "1" agree."""
+    if isinstance(prediction, pd.Categorical):
+        names = np.array([str(name) for name in prediction.categories], dtype=object)
+        return names[prediction.codes]
+    return np.asarray(prediction)
 
 
 def _picked_row(event: Any) -> int | None:

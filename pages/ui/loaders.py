@@ -22,6 +22,7 @@ import streamlit as st
 from analysis.counterfactual import DistanceStats, distance_stats
 from analysis.data import DataError, read_csv
 from analysis.images import ImageLayout, image_layout, pixel_range
+from analysis.model_outputs import EncodedLabels, encode_labels
 from analysis.models import ModelError, Predictor, load_model_bytes, make_predictor
 from analysis.predictions_only import predictions_only_predictor
 from analysis.slices import cross_slice_labels, slice_labels
@@ -172,8 +173,28 @@ def scores_for(
 def stats_for(
     data_key: str, excluded: tuple[str, ...], _frame: pd.DataFrame
 ) -> DistanceStats:
-    """Return the distance statistics of the dataset without ``excluded`` columns."""
-    return distance_stats(_frame, exclude=excluded)
+    """Return the distance statistics of the dataset without ``excluded`` columns.
+
+    The features are encoded too, so each distance reads the encoding instead of
+    the columns. The key is the dataset's digest, so the statistics are only
+    ever used with the frame they were computed from.
+    """
+    return distance_stats(_frame, exclude=excluded, encode=True)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def encoded_labels_for(
+    data_key: str,
+    model_key: str,
+    label: str,
+    classes: tuple[Any, ...],
+    _truth: pd.Series,
+) -> EncodedLabels:
+    """Return the label column matched with a model's classes, once per both.
+
+    ``_truth`` is the ``label`` column of the dataset whose digest is ``data_key``.
+    """
+    return encode_labels(_truth, classes)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -125,3 +126,38 @@ def test_digit_images(demo_env):
         rows = (test["digit"] == digit).to_numpy()
         accuracy = np.mean(predicted[rows] == digit)
         assert table.loc[str(digit), "accuracy"] == pytest.approx(accuracy)
+
+
+def test_correct_field_with_missing_labels(demo_env):
+    """Check correct against the model's predictions, and missing labels."""
+    frame = pd.DataFrame(
+        {
+            "x": np.arange(40, dtype=float),
+            "y": np.arange(40) % 3,
+            "label": ["no", "yes"] * 20,
+        }
+    )
+    model = LogisticRegression().fit(frame[["x", "y"]], frame["label"])
+    data = frame.astype({"label": object})
+    data.loc[[0, 5, 6], "label"] = None
+    app = upload(
+        open_page(DATAPOINTS), skops_bytes(model), data.to_csv(index=False).encode()
+    )
+    assert not app.exception
+    assert [error.value for error in app.error] == []
+
+    rows = table_with_column(app, "row", "correct").set_index("row")
+    predicted = model.predict(frame[["x", "y"]])
+    for row in range(40):
+        if row in (0, 5, 6):
+            assert pd.isna(rows.loc[row, "correct"]), row
+        else:
+            assert rows.loc[row, "correct"] == (predicted[row] == frame["label"][row])
+
+    # The default chart is a histogram of the score stacked by correct.
+    (chart,) = app.get("vega_lite_chart")
+    colours = set()
+    for dataset in chart.proto.datasets:
+        table = pa.ipc.open_stream(dataset.data.data).read_all().to_pandas()
+        colours |= set(table["correct"].astype(str))
+    assert colours == {"True", "False", "(missing)"}
