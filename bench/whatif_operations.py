@@ -231,7 +231,7 @@ def time_counterfactuals(recorder: Recorder, work: Workload) -> None:
         "of which candidate_mask alone (rows predicted differently)",
         lambda: candidate_mask("binary", binary_predicted, ADULT_POSITIVE),
         anchor=Anchor(
-            "numpy: object array != the selected row's class",
+            "numpy: predicted labels != the selected row's class",
             lambda: binary_predicted != ADULT_POSITIVE,
         ),
     )
