@@ -180,8 +180,8 @@ def stats_for(
     ever used with the frame they were computed from.
 
     NOTE: each entry keeps 8 bytes per row for each numeric feature and 1 to 4
-    for each categorical one, about 56 MB for 1,000,000 Adult rows, and every
-    edit in the editor makes a new dataset digest and so a new entry.
+    for each categorical one, about 56 MB for 1,000,000 Adult rows. Every edit
+    in the editor makes a new dataset digest, and so a new entry.
     """
     return distance_stats(_frame, exclude=excluded, encode=True)
 

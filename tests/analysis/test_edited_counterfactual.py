@@ -115,7 +115,7 @@ def test_regression_candidates():
     ids=["unicode", "object", "list", "categorical"],
 )
 def test_class_candidates_any_array_type(predictions):
-    """Check that text classes compare alike whatever holds them."""
+    """Check that text classes compare alike in any array type."""
     mask = candidate_mask("binary", predictions, "yes")
 
     assert mask.dtype == bool

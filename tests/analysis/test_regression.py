@@ -92,7 +92,7 @@ def test_slice_medians_equal_numpy_odd_and_even():
 
 
 def test_many_slice_medians_equal_pandas():
-    """Check medians over 300 slices, more than 8-bit codes hold, against pandas."""
+    """Check medians over 300 slices, which need 16-bit codes, against pandas."""
     rng = np.random.default_rng(9)
     n = 20_000
     slices = rng.integers(0, 300, n)
