@@ -168,15 +168,18 @@ def _combine(records: dict[str, np.ndarray], level: int) -> dict[str, np.ndarray
         for part in ("step", "value", "timestamp"):
             merged[f"{kind}_{part}"] = records[f"{kind}_{part}"][chosen]
 
-    # Sorting by group, then numbers before NaN, then value and step puts each
-    # group's earliest minimum (or maximum, with the values negated) first.
-    # Groups keep their sizes, so each one still begins at its start.
-    for kind, sign in (("min", 1.0), ("max", -1.0)):
+    # Each group's earliest minimum (or maximum): records are in step order
+    # and do not straddle groups, so it is the first record that equals the
+    # group's extreme. fmin and fmax leave NaN out; a group of NaN only keeps
+    # its first record.
+    size = len(buckets)
+    positions = np.arange(size)
+    for kind, extreme in (("min", np.fmin), ("max", np.fmax)):
         values = records[f"{kind}_value"]
-        order = np.lexsort(
-            (records[f"{kind}_step"], sign * values, np.isnan(values), group)
-        )
-        chosen = order[starts]
+        best = extreme.reduceat(values, starts)
+        hits = np.where(values == best[group], positions, size)
+        first = np.minimum.reduceat(hits, starts)
+        chosen = np.where(first < size, first, starts)
         for part in ("step", "value", "timestamp"):
             merged[f"{kind}_{part}"] = records[f"{kind}_{part}"][chosen]
     return merged
