@@ -205,7 +205,7 @@ def _hand_made_sweep(impute, while_running):
     ],
 )
 def test_sweep_history_reaches_sampler(
-    sqlite_store, monkeypatch, impute, while_running, expected
+    store_location, monkeypatch, impute, while_running, expected
 ):
     store, sweep_id, xs = _hand_made_sweep(impute, while_running)
     states = [
