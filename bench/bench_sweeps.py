@@ -324,6 +324,11 @@ def render(
         "objective, the settings Runlens's bayes sets explicitly, so a separate "
         "multivariate row would repeat it.",
         "",
+        "For each suggestion, bayes asks that same sampler in a new in-memory "
+        "study that holds every earlier trial, seeded from the sweep's seed and "
+        "the trial number. It therefore differs from `optuna-tpe` only in its "
+        "random numbers, so the two should differ only by chance.",
+        "",
         "The paired comparison takes, per seed, the best value of bayes minus that "
         "of the other method (sign turned so that a positive gain means bayes did "
         "better), and reports the mean gain ± its standard error over seeds. A gain "
