@@ -451,12 +451,17 @@ def main() -> None:
 
     from tracking.store import RunStore
 
-    problems = [PROBLEMS["branin"], PROBLEMS["hartmann6"]]
+    # Each problem with its seeds and trials per search.
+    plans = [
+        (PROBLEMS["branin"], args.seeds, args.trials),
+        (PROBLEMS["hartmann6"], args.seeds, args.trials),
+    ]
     if args.adult_seeds > 0:
-        problems.append(adult_problem(args.adult_rows))
+        adult = adult_problem(args.adult_rows)
+        plans.append((adult, args.adult_seeds, args.adult_trials))
     reports: list[dict[str, Any]] = []
     timing = None
-    pending = [problem.name for problem in problems]
+    pending = [problem.name for problem, _, _ in plans]
 
     def write() -> None:
         text = render(reports, timing, pending, args)
@@ -465,10 +470,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         store = RunStore(folder)
-        for problem in problems:
-            is_adult = problem.goal == "maximize"
-            seeds = args.adult_seeds if is_adult else args.seeds
-            trials = args.adult_trials if is_adult else args.trials
+        for problem, seeds, trials in plans:
             reports.append(benchmark(problem, seeds, trials, store))
             pending.remove(problem.name)
             if timing is None:
