@@ -216,3 +216,80 @@ def test_bayes_sweep_counts_best_logged_value(sqlite_store):
     for trial in trials:
         # log_params logs score = x + 1, x + 2, x + 3 and the summary keeps x + 3.
         assert trial.best == pytest.approx(trial.params["x"] + 1)
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "gp"])
+def test_suggestion_deterministic_for_seed(sampler):
+    config = _bayes(
+        {"x": {"min": 0.0, "max": 1.0}, "y": {"values": ["a", "b", "c"]}},
+        sampler=sampler,
+    )
+    rng = np.random.default_rng(0)
+    observations = []
+    for _ in range(15):
+        values = sample_random(config, rng)
+        observations.append(Observation(values, COMPLETE, values["x"] ** 2))
+    observations.append(Observation(sample_random(config, rng), RUNNING))
+
+    first = suggest_bayes(config, observations, seed=7)
+    assert suggest_bayes(config, observations, seed=7) == first
+    others = [suggest_bayes(config, observations, seed=s)["x"] for s in range(5)]
+    assert len(set(others)) > 1
+
+
+def test_bayes_sweep_replays_with_seed(sqlite_store):
+    """Check two sweeps with one seed and a deterministic objective match."""
+    from tracking.sweeps import store as sweep_store
+
+    def run(seed):
+        sweep_id = tracking.sweep(
+            {
+                "method": "bayes",
+                "metric": {"name": "score", "goal": "minimize"},
+                "parameters": {"x": {"min": 0.0, "max": 1.0}},
+            },
+            seed=seed,
+        )
+        # 12 trials, so the last two come from TPE after 10 random ones.
+        tracking.agent(sweep_id, function=sweep_trials.log_params, count=12)
+        store = tracking.open_store()
+        sweep = sweep_store.get_sweep(store, sweep_id)
+        return [t.params["x"] for t in sweep_store.list_trials(store, sweep)]
+
+    first = run(5)
+    assert run(5) == first
+    assert run(6) != first
+
+
+def test_sweep_observations_reach_sampler(sqlite_store, monkeypatch):
+    """Check the sampler is told each finished run's best logged value."""
+    import optuna
+
+    from tracking.sweeps import store as sweep_store
+    from tracking.sweeps.controller import claim_trial
+
+    sweep_id = tracking.sweep(
+        {
+            "method": "bayes",
+            "metric": {"name": "score", "goal": "minimize"},
+            "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        }
+    )
+    tracking.agent(sweep_id, function=sweep_trials.log_params, count=4)
+    store = tracking.open_store()
+    trials = sweep_store.list_trials(store, sweep_store.get_sweep(store, sweep_id))
+
+    told = []
+    original = optuna.study.Study.add_trials
+
+    def add_trials(study, frozen):
+        told.extend(frozen)
+        return original(study, frozen)
+
+    monkeypatch.setattr(optuna.study.Study, "add_trials", add_trials)
+    claim_trial(store, sweep_id, agent="test")
+
+    assert [t.state for t in told] == [optuna.trial.TrialState.COMPLETE] * 4
+    assert [t.params["x"] for t in told] == [t.params["x"] for t in trials]
+    # log_params logs score = x + 1, x + 2, x + 3: the best is x + 1, not the last.
+    assert [t.value for t in told] == [pytest.approx(t.params["x"] + 1) for t in trials]

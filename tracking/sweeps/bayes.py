@@ -13,12 +13,26 @@ sampler with ``sampler: gp``. W&B's space maps onto Optuna's:
 - log distributions search on a log scale, and ``q_`` values are rounded
   after sampling.
 
-A finished run counts with the best value it logged, as W&B does. Failed and
-crashed runs are left out, so they do not stall the search.
+TPE runs multivariate, so it models the parameters jointly (Optuna 5.1's
+default for one objective, set here so an older Optuna behaves the same).
 
-NOTE: ``metric.impute`` and ``impute_while_running`` are checked but not
-applied: failed runs are left out instead of imputed, and running trials
-are handled by the sampler's constant liar.
+A finished run counts with the best value it logged, as W&B does. Runs
+without a result are imputed as ``metric.impute`` and
+``metric.impute_while_running`` say (see :func:`imputed_value`):
+
+- failed, crashed and killed runs, and finished runs that logged no value of
+  the metric, are told as complete with the ``impute`` value (default
+  ``worst``, as in W&B);
+- running and pending runs are told as complete with the
+  ``impute_while_running`` value when it is set; by default (``false``) they
+  stay in flight, so TPE's constant liar steers parallel agents apart;
+- a non-finite value counts as the worst value, whatever ``impute`` says.
+
+The worst value is the worst extremum among terminal runs. Each finished or
+failed run gives its own worst logged value, and the worst of these counts.
+W&B falls back to 0.0 when no terminal run logged the metric. Here the run
+is left out instead, because 0.0 can be the best value of a metric. The next
+suggestion replays every trial, so it imputes the run once a value exists.
 """
 
 from __future__ import annotations
@@ -59,14 +73,18 @@ _CDF_KINDS = ("normal", "log_normal", "beta")
 class Observation:
     """A trial as given to the sampler.
 
-    ``values`` maps dotted parameter names to values; ``state`` is
-    ``"complete"``, ``"running"`` or ``"failed"``; ``value`` is the metric of
-    a complete trial.
+    ``values`` maps dotted parameter names to values, and ``state`` is
+    ``"complete"``, ``"running"`` or ``"failed"``. The metric values the run
+    logged are ``value`` (its best, the result of a complete trial),
+    ``latest`` (its last) and ``worst``; each is None when the run logged
+    none, and ``worst`` None stands for ``value``.
     """
 
     values: dict[str, Any]
     state: str
     value: float | None = None
+    latest: float | None = None
+    worst: float | None = None
 
 
 # Optuna logs each new in-memory study at INFO; one is made per suggestion.
@@ -168,14 +186,14 @@ def suggest_bayes(
         parameter.name: optuna_distribution(parameter) for parameter in searchable
     }
     study = _study(config, seed)
-    study.add_trials(_frozen_trials(config, observations, distributions))
+    trials, told = _frozen_trials(config, observations, distributions)
+    study.add_trials(trials)
 
     names = [parameter.name for parameter in config.parameters]
-    seen = {
-        point_key(names, o.values)
-        for o in observations
-        if o.state in (COMPLETE, RUNNING)
-    }
+    # Points told to the sampler or in flight are taken. A failed run with
+    # nothing to impute leaves its point free, so it can be tried again.
+    seen = {point_key(names, o.values) for o in told}
+    seen.update(point_key(names, o.values) for o in observations if o.state == RUNNING)
     discrete = _discrete_space(config)
     for _ in range(DISCRETE_RETRIES if discrete is not None else 1):
         trial = study.ask(distributions)
@@ -204,29 +222,77 @@ def _study(config: SweepConfig, seed: int) -> Any:
         if config.sampler == "gp":
             sampler = optuna.samplers.GPSampler(seed=seed)
         else:
-            sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+            sampler = optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, constant_liar=True
+            )
     direction = "maximize" if config.metric.maximize else "minimize"
     with quiet_study_creation():
         return optuna.create_study(direction=direction, sampler=sampler)
+
+
+def imputed_value(
+    strategy: str, observation: Observation, worst: float | None
+) -> float | None:
+    """Return the value W&B's ``strategy`` imputes for a run without a result.
+
+    ``worst`` imputes ``worst``, the worst extremum among terminal runs.
+    ``best`` and ``latest`` impute the run's own best and last logged values,
+    falling back to ``worst`` when the run logged no finite value. None means
+    there is nothing to impute.
+    """
+    own = {"best": observation.value, "latest": observation.latest}.get(strategy)
+    if own is not None and math.isfinite(own):
+        return own
+    return worst
+
+
+def terminal_worst(observations: Sequence[Observation], maximize: bool) -> float | None:
+    """Return the worst finite extremum of the complete and failed trials."""
+    extrema = []
+    for observation in observations:
+        if observation.state not in (COMPLETE, FAILED):
+            continue
+        for value in (observation.worst, observation.value):
+            if value is not None and math.isfinite(value):
+                extrema.append(value)
+    if not extrema:
+        return None
+    return min(extrema) if maximize else max(extrema)
+
+
+def told_value(
+    config: SweepConfig, observation: Observation, worst: float | None
+) -> float | None:
+    """Return the value the sampler is told for a trial, None if none.
+
+    A complete trial is told its value, or ``worst`` if the value is not
+    finite. Other trials are told the value that ``metric.impute`` (failed, or
+    complete without a value) or ``metric.impute_while_running`` (running)
+    imputes. Running trials get None while ``impute_while_running`` is
+    ``false``, and so does any trial when there is nothing to impute.
+    """
+    metric = config.metric
+    value = observation.value
+    if observation.state == COMPLETE and value is not None:
+        return value if math.isfinite(value) else worst
+    if observation.state == RUNNING:
+        if metric.impute_while_running == "false":
+            return None
+        return imputed_value(metric.impute_while_running, observation, worst)
+    return imputed_value(metric.impute, observation, worst)
 
 
 def _frozen_trials(
     config: SweepConfig,
     observations: Sequence[Observation],
     distributions: dict[str, Any],
-) -> list[Any]:
+) -> tuple[list[Any], list[Observation]]:
+    """Return the trials the sampler is told and the observations among them."""
     from optuna.trial import TrialState, create_trial
 
-    finite = [
-        o.value
-        for o in observations
-        if o.state == COMPLETE and o.value is not None and math.isfinite(o.value)
-    ]
-    worst = None
-    if finite:
-        worst = min(finite) if config.metric.maximize else max(finite)
-
+    worst = terminal_worst(observations, config.metric.maximize)
     trials = []
+    told = []
     for observation in observations:
         try:
             params = {
@@ -238,28 +304,13 @@ def _frozen_trials(
         except (KeyError, ValueError, TypeError):
             # A run whose values lie outside the space gives the sampler nothing.
             continue
-        if observation.state == COMPLETE:
-            value = observation.value
-            if value is None:
-                continue
-            if not math.isfinite(value):
-                if worst is None:
-                    continue
-                value = worst
-            trials.append(
-                create_trial(params=params, distributions=distributions, value=value)
-            )
-        elif observation.state == RUNNING:
+
+        value = told_value(config, observation, worst)
+        if value is None and observation.state == RUNNING:
             if config.sampler == "gp":
                 # The GP sampler ignores running trials, so they enter as the
                 # worst value seen (a constant liar) to keep agents apart.
-                if worst is None:
-                    continue
-                trials.append(
-                    create_trial(
-                        params=params, distributions=distributions, value=worst
-                    )
-                )
+                value = worst
             else:
                 trials.append(
                     create_trial(
@@ -268,7 +319,15 @@ def _frozen_trials(
                         state=TrialState.RUNNING,
                     )
                 )
-    return trials
+                told.append(observation)
+                continue
+        if value is None:
+            continue
+        trials.append(
+            create_trial(params=params, distributions=distributions, value=value)
+        )
+        told.append(observation)
+    return trials, told
 
 
 def _with_constants(config: SweepConfig, values: dict[str, Any]) -> dict[str, Any]:

@@ -58,7 +58,13 @@ def read_yaml(text: str) -> Any:
 
 @dataclass(frozen=True)
 class Metric:
-    """The metric a sweep optimises."""
+    """The metric a sweep optimises.
+
+    ``impute`` (``latest``, ``best`` or ``worst``) picks the value that bayes
+    gives its sampler for failed runs, and ``impute_while_running`` (the same
+    choices or ``"false"``) the value for running ones, as
+    :mod:`tracking.sweeps.bayes` describes.
+    """
 
     name: str
     goal: str = "minimize"

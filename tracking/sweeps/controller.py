@@ -10,7 +10,6 @@ A unique ``(sweep, grid_index)`` constraint backs this for grids.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import socket
 from collections.abc import Sequence
@@ -167,8 +166,11 @@ def suggest_trial(
 
 def _observation(trial: TrialRecord) -> Observation:
     if trial.state in _OBSERVED_STATES and trial.best is not None:
-        if math.isfinite(trial.best):
-            return Observation(trial.params, COMPLETE, trial.best)
-    if trial.state in _IN_FLIGHT_STATES:
-        return Observation(trial.params, RUNNING)
-    return Observation(trial.params, FAILED)
+        state = COMPLETE
+    elif trial.state in _IN_FLIGHT_STATES:
+        state = RUNNING
+    else:
+        state = FAILED
+    return Observation(
+        trial.params, state, trial.best, latest=trial.latest, worst=trial.worst
+    )

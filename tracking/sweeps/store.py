@@ -65,7 +65,11 @@ class SweepRecord:
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """A claimed trial, with the state and best metric of its run."""
+    """A claimed trial, with the state of its run and the metric values it logged.
+
+    ``best``, ``worst`` and ``latest`` are the run's best, worst and last
+    values of the sweep's metric (NaN left out), None when it logged none.
+    """
 
     pk: int
     number: int
@@ -82,6 +86,8 @@ class TrialRecord:
     error: str | None
     has_run: bool
     best: float | None = None
+    worst: float | None = None
+    latest: float | None = None
 
 
 def parse_sweep_id(text: str) -> str:
@@ -296,18 +302,22 @@ def list_trials(
     if conn is None:
         with store.engine.connect() as own:
             rows = own.execute(query).mappings().all()
-            bests = _best_logged(own, sweep)
+            logged = _logged_metric(own, sweep)
     else:
         rows = conn.execute(query).mappings().all()
-        bests = _best_logged(conn, sweep)
+        logged = _logged_metric(conn, sweep)
 
     now = time.time()
     metric = sweep.config.metric
     records = []
     for row in rows:
-        best = bests.get(row["run_id"])
+        best, worst, latest = logged.get(row["run_id"], (None, None, None))
         if metric is not None and row["run_summary"] is not None:
-            best = _better_of(best, loads(row["run_summary"]).get(metric.name), metric)
+            value = _number(loads(row["run_summary"]).get(metric.name))
+            best = _better_of(best, value, metric)
+            worst = _worse_of(worst, value, metric)
+            if latest is None:
+                latest = value
         records.append(
             TrialRecord(
                 pk=row["pk"],
@@ -325,6 +335,8 @@ def list_trials(
                 error=row["error"],
                 has_run=row["run_pk"] is not None,
                 best=best,
+                worst=worst,
+                latest=latest,
             )
         )
     return records
@@ -363,24 +375,76 @@ def _sweep_history(sweep: SweepRecord) -> Any:
     )
 
 
-def _best_logged(conn: Connection, sweep: SweepRecord) -> dict[str, float]:
-    """Return each sweep run's best logged value of the metric, NaN left out."""
+def _number(value: Any) -> float | None:
+    """Return ``value`` as a float, or None if it is NaN or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if math.isnan(value):
+        return None
+    return float(value)
+
+
+def _worse_of(worst: float | None, value: float | None, metric: Any) -> float | None:
+    if value is None:
+        return worst
+    if worst is None or metric.better(worst, value):
+        return value
+    return worst
+
+
+def _logged_metric(
+    conn: Connection, sweep: SweepRecord
+) -> dict[str, tuple[float | None, float | None, float | None]]:
+    """Return each sweep run's best, worst and last logged value of the metric.
+
+    NaN values (stored as NULL) are left out.
+    """
     metric = sweep.config.metric
     if metric is None:
         return {}
     history, runs = schema.history, schema.runs
-    best = func.max(history.c.value) if metric.maximize else func.min(history.c.value)
-    query = (
-        select(runs.c.run_id, best.label("best"))
-        .select_from(_sweep_history(sweep))
-        .where(history.c.key == metric.name)
-        .group_by(runs.c.run_id)
+    trials = schema.sweep_trials
+    sweep_runs = (
+        select(runs.c.pk)
+        .join(trials, trials.c.run_id == runs.c.run_id)
+        .where(trials.c.sweep_pk == sweep.pk)
+        .where(runs.c.project_pk == sweep.project_pk)
     )
-    return {
-        row.run_id: float(row.best)
-        for row in conn.execute(query)
-        if row.best is not None
-    }
+    logged = (
+        select(history)
+        .where(history.c.run_pk.in_(sweep_runs.scalar_subquery()))
+        .where(history.c.key == metric.name)
+        .where(history.c.value.is_not(None))
+        .subquery()
+    )
+    extremes = (
+        select(
+            logged.c.run_pk,
+            func.min(logged.c.value).label("low"),
+            func.max(logged.c.value).label("high"),
+            func.max(logged.c.step).label("last_step"),
+        )
+        .group_by(logged.c.run_pk)
+        .subquery()
+    )
+    query = (
+        select(runs.c.run_id, extremes.c.low, extremes.c.high, history.c.value)
+        .select_from(extremes)
+        .join(runs, runs.c.pk == extremes.c.run_pk)
+        .join(
+            history,
+            (history.c.run_pk == extremes.c.run_pk)
+            & (history.c.key == metric.name)
+            & (history.c.step == extremes.c.last_step)
+            & history.c.value.is_not(None),
+        )
+    )
+    found = {}
+    for row in conn.execute(query):
+        low, high = float(row.low), float(row.high)
+        best, worst = (high, low) if metric.maximize else (low, high)
+        found[row.run_id] = (best, worst, float(row.value))
+    return found
 
 
 def metric_histories(
