@@ -87,7 +87,8 @@ with st.expander("Create demo project", expanded=run_count == 0):
         "idle 2-core machine. From a terminal: `python examples/train_adult.py`."
     )
     quick = st.checkbox(
-        "Quick demo (a 4,000-row sample, a few seconds)", key="demo_quick"
+        "Quick demo (a 4,000-row sample, about 10 s on an idle machine)",
+        key="demo_quick",
     )
     if st.button("Create demo project", type="primary", key="create_demo"):
         _create_demo(quick)
