@@ -85,7 +85,8 @@ def test_log_model_path_stores_bytes(sqlite_store, tmp_path):
     assert default.type == "model"
 
 
-def test_log_model_folder_and_use_model(sqlite_store, tmp_path):
+def test_log_model_folder_and_use_model(sqlite_store, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     folder = tmp_path / "saved"
     folder.mkdir()
     (folder / "weights.bin").write_bytes(b"\x00\x01\x02")
