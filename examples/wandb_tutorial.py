@@ -150,6 +150,7 @@ def train_keras(project, epochs):
         tags=["keras"],
     )
     config = wandb.config
+    wandb.define_metric("val_loss", summary="min")
     data = load_data(run)
     keras.utils.set_random_seed(0)
 
@@ -192,7 +193,10 @@ def main():
 
     api = wandb.Api()
     for run in api.runs(args.project, filters={"jobType": "train"}):
-        print(f"{run.name} {run.tags}: val_loss {run.summary.get('val_loss')}")
+        # Both runs define val_loss with summary="min", so the summary holds
+        # {"min": ...} as in W&B, where the run table shows val_loss.min.
+        best = run.summary["val_loss"]["min"]
+        print(f"{run.name} {run.tags}: val_loss {best:.3f} (min)")
 
 
 if __name__ == "__main__":

@@ -32,42 +32,57 @@ from tracking.errors import (  # noqa: E402
     UsageError,
 )
 from tracking.media import Histogram, Image, Table  # noqa: E402
+from tracking.media_files import Audio, Html, Video  # noqa: E402
 from tracking.metrics import Metric  # noqa: E402
+from tracking.restore_files import restore  # noqa: E402
 from tracking.run import Run, Summary  # noqa: E402
+from tracking.session import Settings, login  # noqa: E402
 from tracking.store import RunStore, open_store  # noqa: E402
 from tracking.sweeps import agent, sweep  # noqa: E402
 from tracking.sweeps import trial as _sweep_trial  # noqa: E402
+from tracking.watch_models import unwatch, watch  # noqa: E402
 
 __all__ = [
     "Api",
     "Artifact",
+    "Audio",
     "Config",
     "ConfigError",
     "Error",
     "Histogram",
+    "Html",
     "Image",
     "Metric",
     "Run",
     "RunStore",
+    "Settings",
     "StoreError",
     "Summary",
     "Table",
     "TrackingError",
     "UsageError",
+    "Video",
     "agent",
+    "alert",
     "config",
     "define_metric",
     "finish",
     "init",
     "log",
     "log_artifact",
+    "log_model",
+    "login",
     "open_store",
+    "restore",
     "run",
     "save",
     "summary",
     "sweep",
+    "unwatch",
     "use_artifact",
+    "use_model",
     "util",
+    "watch",
 ]
 
 logger = logging.getLogger(__name__)
@@ -83,7 +98,6 @@ _INVALID_ID = re.compile(r"[/\\#?%:\s]")
 # W&B arguments that have no meaning for a local store; accepted and ignored.
 _IGNORED_INIT_ARGS = frozenset(
     {
-        "entity",
         "save_code",
         "sync_tensorboard",
         "tensorboard",
@@ -112,6 +126,7 @@ def init(
     mode: str | None = None,
     reinit: bool | str | None = None,
     resume: bool | str | None = None,
+    entity: str | None = None,
     **kwargs: Any,
 ) -> Run:
     """Start a run and make it the current one.
@@ -128,6 +143,10 @@ def init(
     definitions and continues at its last step + 1. See
     :mod:`tracking.resume` for what each mode does with a missing or existing
     ``id``.
+
+    ``entity`` only names the run in ``run.path``; it defaults to
+    ``WANDB_ENTITY``, else ``"local"``. ``settings`` takes a
+    :class:`tracking.Settings`, whose values are all ignored.
 
     Returns
     -------
@@ -200,6 +219,7 @@ def init(
         sweep_id=trial.sweep_id if trial is not None else None,
         locked_config=locked,
         resume_from=stored_run,
+        entity=entity,
     )
     if resume_mode == "auto" and store is not None:
         new_run._resume_file = _resume.write_resume_file(dir, run_id)
@@ -330,6 +350,27 @@ def use_artifact(
     return _require_run("use_artifact").use_artifact(
         artifact_or_name, type=type, **kwargs
     )
+
+
+def log_model(
+    path: str | os.PathLike | Any,
+    name: str | None = None,
+    aliases: Sequence[str] | None = None,
+) -> None:
+    """Log a model from the current run; see :meth:`Run.log_model`."""
+    _require_run("log_model").log_model(path, name=name, aliases=aliases)
+
+
+def use_model(name: str) -> str:
+    """Use a model artifact in the current run; see :meth:`Run.use_model`."""
+    return _require_run("use_model").use_model(name)
+
+
+def alert(
+    title: str, text: str, level: str | None = None, wait_duration: Any = None
+) -> None:
+    """Record an alert on the current run; see :meth:`Run.alert`."""
+    _require_run("alert").alert(title, text, level=level, wait_duration=wait_duration)
 
 
 # Submodules that import heavy libraries load on first access, so that

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 
@@ -28,6 +31,11 @@ logger = logging.getLogger(__name__)
 # The largest step the history table holds (a signed 64-bit integer).
 MAX_STEP = 2**63 - 1
 
+# The entity of runs started without one; the store has no users or teams.
+LOCAL_ENTITY = "local"
+DEFAULT_APP_URL = "http://localhost:8501"
+ALERT_LEVELS = ("INFO", "WARN", "ERROR")
+
 
 class Run(RunOutputs):
     """One tracked run. Create it with :func:`tracking.init`, not directly."""
@@ -48,9 +56,11 @@ class Run(RunOutputs):
         sweep_id: str | None = None,
         locked_config: dict[str, Any] | None = None,
         resume_from: Mapping[str, Any] | None = None,
+        entity: str | None = None,
     ):
         self.id = run_id
         self.project = project
+        self.entity = entity or os.environ.get("WANDB_ENTITY") or LOCAL_ENTITY
         self.mode = mode
         self._tags = tuple(tags or ())
         self._notes = notes
@@ -76,6 +86,8 @@ class Run(RunOutputs):
         self._saved: list[SavedGlob] = []
         # The "auto" resume file to delete when the run finishes cleanly.
         self._resume_file: Path | None = None
+        # The files folder of a run in disabled mode, made on first use.
+        self._scratch_dir: str | None = None
         self._metrics = MetricDefinitions()
         self.config = Config(on_change=lambda _: self._mark_changed())
         self.summary = Summary(on_change=self._mark_changed, metrics=self._metrics)
@@ -244,6 +256,43 @@ class Run(RunOutputs):
     def group(self, value: str | None) -> None:
         self._update_meta(group=value)
         self._group = value
+
+    @property
+    def dir(self) -> str:
+        """The folder of this run's files, where ``run.save`` copies them.
+
+        In disabled mode it is a temporary folder that nothing keeps.
+        """
+        if self._store is None:
+            if self._scratch_dir is None:
+                self._scratch_dir = tempfile.mkdtemp(prefix=f"runlens-{self.id}-")
+            return self._scratch_dir
+        folder = self._files_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+
+    @property
+    def path(self) -> str:
+        """``entity/project/run_id``, as ``Api().run`` takes it."""
+        return f"{self.entity}/{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        """A link to this run on the Runs page of the local app.
+
+        The app's address is ``RUNLENS_APP_URL``, ``http://localhost:8501``
+        by default.
+
+        NOTE: the Runs page selects the project from ``project`` but does not
+        read ``run`` yet, so the run must still be picked in "Run details".
+        """
+        base = os.environ.get("RUNLENS_APP_URL") or DEFAULT_APP_URL
+        query = urlencode({"project": self.project, "run": self.id})
+        return f"{base.rstrip('/')}/Runs?{query}"
+
+    def project_name(self) -> str:
+        """Return the project's name."""
+        return self.project
 
     def _update_meta(self, **changes: Any) -> None:
         run_meta_values(**changes)
@@ -417,6 +466,7 @@ class Run(RunOutputs):
         Returns the row without media, for the history table.
         """
         from tracking.media import Media, write_media
+        from tracking.media_files import RunFileMedia
 
         keys = [key for key in self._pending_media if isinstance(row.get(key), Media)]
         self._pending_media = set()
@@ -426,6 +476,10 @@ class Run(RunOutputs):
             del numbers[key]
             if self._store is None:
                 del row[key]
+                continue
+            if isinstance(row[key], RunFileMedia):
+                # Kept in the run's files folder, not the store's media table.
+                row[key] = row[key]._write(self._files_dir())
                 continue
             pointer = write_media(self._store.artifact_root, row[key])
             row[key] = pointer
@@ -451,33 +505,106 @@ class Run(RunOutputs):
 
     def log_model(
         self,
-        model: Any,
-        name: str = "model",
+        path: str | os.PathLike | Any = None,
+        name: str | None = None,
+        aliases: Sequence[str] | None = None,
         *,
+        model: Any = None,
         preprocessor: Any = None,
         format: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        """Store a fitted model as an artifact of this run.
+        """Store a model, or a model file or folder, as a "model" artifact.
 
-        scikit-learn estimators are saved with skops (``format="joblib"``
-        keeps a joblib pickle instead), Keras models as ``.keras``. A fitted
+        ``path`` is a path or a model object; ``model=`` also takes the object.
+        Given a path (a ``str`` or ``os.PathLike``), this is W&B's
+        ``log_model(path, name=None, aliases=None)``: the file or folder is
+        stored as artifact ``name``, ``run-<run id>-<file name>`` by default,
+        with ``aliases`` besides ``latest``.
+
+        Given a model object, scikit-learn estimators are saved with skops
+        (``format="joblib"`` keeps a joblib pickle instead), Keras models as
+        ``.keras``, under ``name`` (``"model"`` by default). A fitted
         scikit-learn ``preprocessor`` that turns raw frames into the Keras
         model's input is stored beside it.
         """
         from tracking import artifacts
 
+        if (path is None) == (model is None):
+            raise TypeError(
+                "log_model() takes one model: a file or folder path, or a model "
+                "object, e.g. log_model('model.pt') or log_model(model=estimator)"
+            )
+        if isinstance(path, str | os.PathLike):
+            self.log_artifact(path, name=name, type="model", aliases=aliases)
+            return
+        model = path if model is None else model
+        if aliases is not None:
+            raise TypeError(
+                "log_model(aliases=...) applies to a model file or folder path; "
+                "a model object gets the alias 'latest' only"
+            )
         if not self._require_store("log_model"):
             return
         artifacts.log_model(
             self._store,
             self._pk,
             model,
-            name,
+            name or "model",
             preprocessor=preprocessor,
             format=format,
             metadata=metadata,
         )
+
+    def use_model(self, name: str) -> str:
+        """Record that this run uses a "model" artifact and return its local path.
+
+        ``name`` is as for :meth:`use_artifact` (``"name:v1"``,
+        ``"name:alias"``). The files are downloaded. As W&B does, the path is
+        that of the file when the version has a single file, else the folder.
+
+        Raises
+        ------
+        ValueError
+            If the artifact's type is not "model".
+        """
+        artifact = self.use_artifact(name)
+        if "model" not in artifact.type.lower():
+            raise ValueError(
+                f"use_model() takes a model artifact; {name!r} has type "
+                f"{artifact.type!r}, so call use_artifact({name!r}) instead"
+            )
+        folder = artifact.download()
+        entries = os.listdir(folder)
+        if len(entries) == 1:
+            return os.path.join(folder, entries[0])
+        return folder
+
+    def alert(
+        self,
+        title: str,
+        text: str,
+        level: str | None = None,
+        wait_duration: Any = None,
+    ) -> None:
+        """Log a warning and append the alert to the summary key ``alerts``.
+
+        There is no server to notify anyone, so each alert is kept as a dict
+        ``{"title", "text", "level", "time"}`` (time in Unix seconds) in the
+        list ``run.summary["alerts"]``, which the app shows with the summary.
+        ``wait_duration`` is accepted and ignored.
+        """
+        level = (level.value if hasattr(level, "value") else level) or "INFO"
+        level = str(level).upper()
+        if level not in ALERT_LEVELS:
+            raise ValueError(
+                f"alert level must be one of {', '.join(ALERT_LEVELS)}, got {level!r}"
+            )
+        logger.warning("alert [%s] %s: %s (run %s)", level, title, text, self.id)
+        alerts = list(self.summary.get("alerts") or [])
+        alert = {"title": str(title), "text": str(text), "level": level}
+        alerts.append({**alert, "time": time.time()})
+        self.summary["alerts"] = alerts
 
     def log_dataset(
         self,
