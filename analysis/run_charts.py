@@ -1,5 +1,5 @@
 """Altair chart builders for comparing runs: metric lines, run groups, a
-parameter-against-metric scatter and parallel coordinates.
+parameter-against-metric scatter, parallel coordinates and logged histograms.
 
 Builders take frames shaped by :mod:`tracking.chart_data` or the runs table
 of :meth:`tracking.RunStore.runs`, return Altair chart objects and never call
@@ -20,6 +20,9 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 RUN_TITLE = "Run"
+# Vega's ten-colour categorical scheme for runs and groups, chosen for its
+# saturated colours that contrast with light and dark backgrounds alike.
+CATEGORY_SCHEME = "tableau10"
 
 
 def metric_lines_chart(
@@ -65,7 +68,7 @@ def metric_lines_chart(
         scale=alt.Scale(type="log") if log_x and not is_time else alt.Undefined,
     )
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    color = alt.Color("run_name:N", title=RUN_TITLE)
+    color = alt.Color("run_name:N", title=RUN_TITLE, scale=_category_scale())
     tooltip = [
         alt.Tooltip("run_name:N", title=RUN_TITLE),
         alt.Tooltip("x:T" if is_time else "x:Q", title=x_title),
@@ -131,9 +134,9 @@ def grouped_metric_chart(
     is_time = pd.api.types.is_datetime64_any_dtype(data["x"])
     x = alt.X("x:T" if is_time else "x:Q", title=x_title)
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
-    color = alt.Color("group:N", title=group_title)
+    color = alt.Color("group:N", title=group_title, scale=_category_scale())
     base = alt.Chart(data).encode(x=x, color=color)
-    band = base.mark_area(opacity=0.2).encode(
+    band = base.mark_area(opacity=0.3).encode(
         y=alt.Y("min:Q", title=metric, scale=y_scale), y2="max:Q"
     )
     line = base.mark_line().encode(
@@ -222,7 +225,9 @@ def parameter_scatter_chart(
         ],
     }
     if color:
-        encoding["color"] = alt.Color("color_value:N", title=color)
+        encoding["color"] = alt.Color(
+            "color_value:N", title=color, scale=_category_scale()
+        )
     return (
         alt.Chart(data)
         .mark_circle(size=70)
@@ -313,7 +318,9 @@ def parallel_coordinates_chart(
             f"parallel coordinates need at least 2 columns, got {list(columns)}"
         )
     data = parallel_coordinates_frame(runs, columns)
-    color_encoding = alt.Color("run_name:N", title=RUN_TITLE, legend=None)
+    color_encoding = alt.Color(
+        "run_name:N", title=RUN_TITLE, legend=None, scale=_category_scale()
+    )
     if color is not None:
         _require(runs, [color])
         colors = pd.to_numeric(runs.set_index("name")[color], errors="coerce")
@@ -358,10 +365,38 @@ def parallel_coordinates_chart(
     )
 
 
+def histogram_chart(bins: pd.DataFrame, title: str) -> alt.Chart:
+    """Draw a logged histogram as adjacent bars, one a bin.
+
+    ``bins`` has the columns ``start``, ``end`` and ``count`` of
+    :func:`analysis.run_media.histogram_frame`.
+    """
+    _require(bins, ["start", "end", "count"])
+    return (
+        alt.Chart(bins)
+        .mark_bar()
+        .encode(
+            x=alt.X("start:Q", title="value", bin="binned"),
+            x2="end:Q",
+            y=alt.Y("count:Q", title="count"),
+            tooltip=[
+                alt.Tooltip("start:Q", format=",.4g"),
+                alt.Tooltip("end:Q", format=",.4g"),
+                alt.Tooltip("count:Q", format=",.4g"),
+            ],
+        )
+        .properties(title=title)
+    )
+
+
 def chart_spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     """Return the Vega-Lite specification of a chart with its data inlined."""
     with alt.data_transformers.enable("default", max_rows=None):
         return chart.to_dict()
+
+
+def _category_scale() -> alt.Scale:
+    return alt.Scale(scheme=CATEGORY_SCHEME)
 
 
 def _axis_end_labels(data: pd.DataFrame) -> pd.DataFrame:

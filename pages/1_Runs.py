@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analysis.run_media import summary_for_display
 from pages.ui import runs as sections
+from pages.ui.run_media import media_section
 from pages.ui.store import get_store, load_projects, load_runs
 
 st.set_page_config(page_title="Runs - Runlens", layout="wide")
@@ -61,7 +63,7 @@ def runs_workspace() -> None:
     page = sections.table_section(table, len(live), project)
 
     labels = {row.run_id: f"{row.name} ({row.run_id})" for row in live.itertuples()}
-    selected = sections.selected_runs(page, labels)
+    selected = sections.selected_runs(page, filtered, labels)
     sections.delete_button(store, project, selected)
 
     st.subheader("Charts")
@@ -93,11 +95,13 @@ if run_id:
         f"**{record['name']}** · state **{record['state']}** · "
         f"started {started:%Y-%m-%d %H:%M:%S} UTC"
     )
-    config_tab, summary_tab, edit_tab, artifacts_tab = st.tabs(
-        ["Config", "Summary", "Tags, notes and group", "Artifacts"]
+    config_tab, summary_tab, media_tab, edit_tab, artifacts_tab = st.tabs(
+        ["Config", "Summary", "Media", "Tags, notes and group", "Artifacts"]
     )
     config_tab.json(record["config"])
-    summary_tab.json(record["summary"])
+    summary_tab.json(summary_for_display(record["summary"]))
+    with media_tab:
+        media_section(store, project, run_id)
     with edit_tab:
         sections.edit_form(store, project, record)
     artifacts = store.artifacts(project, run_id)

@@ -14,6 +14,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from analysis.run_chart_defaults import (
+    common_run_count,
+    default_metrics,
+    default_parallel_axes,
+    default_scatter_pair,
+    is_metric_column,
+)
 from analysis.run_charts import (
     grouped_metric_chart,
     metric_lines_chart,
@@ -173,13 +180,20 @@ def _default_columns(columns: list[str]) -> list[str]:
     return main + config[:DEFAULT_KEY_COLUMNS] + summary[:DEFAULT_KEY_COLUMNS]
 
 
-def selected_runs(page: pd.DataFrame, labels: dict[str, str]) -> list[str]:
+def selected_runs(
+    page: pd.DataFrame, filtered: pd.DataFrame, labels: dict[str, str]
+) -> list[str]:
     """Draw the run selection: the runs on the page plus any chosen before.
 
-    The first five runs of the page are selected when the page first opens.
+    Only runs that pass the filters stay selected, so a filter drops hidden
+    runs from the charts and the diff. The first five runs of the page are
+    selected when the page first opens or every chosen run is filtered out.
     """
+    visible = set(filtered["run_id"])
     still_listed = [
-        run_id for run_id in st.session_state.get("chart_runs", []) if run_id in labels
+        run_id
+        for run_id in st.session_state.get("chart_runs", [])
+        if run_id in visible and run_id in labels
     ]
     if not still_listed:
         # First visit, or another project: start from the page's first runs.
@@ -303,21 +317,10 @@ def deleted_runs_section(store: RunStore, project: str, runs: pd.DataFrame) -> N
 # Charts
 
 
-def _default_metrics(keys: list[str], runs: pd.DataFrame, count: int = 4) -> list[str]:
-    """Pick the metrics that most of the selected runs logged, then by name."""
-
-    def runs_logging(key: str) -> int:
-        column = f"summary.{key}"
-        return int(runs[column].notna().sum()) if column in runs else 0
-
-    visible = [key for key in keys if not key.startswith("_")]
-    return sorted(visible, key=lambda key: (-runs_logging(key), key))[:count]
-
-
 def chart_settings(keys: list[str], runs: pd.DataFrame) -> dict[str, Any]:
     """Draw the chart controls and return their values."""
     metrics = st.multiselect(
-        "Metrics", keys, default=_default_metrics(keys, runs), key="metrics"
+        "Metrics", keys, default=default_metrics(keys, runs), key="metrics"
     )
 
     columns = st.columns(4)
@@ -419,33 +422,52 @@ def metric_charts(
 
 def comparison_charts(filtered: pd.DataFrame, selected: pd.DataFrame) -> None:
     """Draw the parameter scatter over the filtered runs and parallel coordinates
-    over the selected ones."""
+    over the selected ones.
+
+    Both open on keys that most selected runs have and that vary between them.
+    """
     config_columns = sorted(c for c in filtered.columns if c.startswith("config."))
     summary_columns = sorted(c for c in filtered.columns if c.startswith("summary."))
     if not summary_columns or not config_columns:
         return
+    metric_columns = [c for c in summary_columns if is_metric_column(c)]
+    basis = selected if not selected.empty else filtered
     scatter_tab, parallel_tab = st.tabs(
         ["Parameter against metric", "Parallel coordinates"]
     )
 
+    parameters = config_columns + summary_columns
+    pair = default_scatter_pair(basis, config_columns, metric_columns)
+    if pair is None:
+        pair = (config_columns[0], (metric_columns or summary_columns)[0])
     columns = scatter_tab.columns(3)
     parameter = columns[0].selectbox(
-        "Parameter", config_columns + summary_columns, key="scatter_x"
+        "Parameter", parameters, index=parameters.index(pair[0]), key="scatter_x"
     )
-    metric = columns[1].selectbox("Metric", summary_columns, key="scatter_y")
+    metric = columns[1].selectbox(
+        "Metric",
+        summary_columns,
+        index=summary_columns.index(pair[1]),
+        key="scatter_y",
+    )
     log_x = columns[2].toggle("Log parameter axis", key="scatter_log_x")
-    scatter_tab.altair_chart(
-        parameter_scatter_chart(
-            filtered, parameter, metric, color="state", log_x=log_x
-        ),
-        width="stretch",
-    )
+    if common_run_count(filtered, parameter, metric) == 0:
+        scatter_tab.info(
+            f"No filtered run has both {parameter} and a number in {metric}. "
+            "Choose another parameter or metric."
+        )
+    else:
+        scatter_tab.altair_chart(
+            parameter_scatter_chart(
+                filtered, parameter, metric, color="state", log_x=log_x
+            ),
+            width="stretch",
+        )
 
-    default_axes = config_columns[:4] + summary_columns[:1]
     axes = parallel_tab.multiselect(
         "Axes",
-        config_columns + summary_columns,
-        default=default_axes,
+        parameters,
+        default=default_parallel_axes(basis, config_columns, metric_columns),
         key="parcoords_columns",
     )
     if len(axes) < 2 or selected.empty:

@@ -10,6 +10,7 @@ import pytest
 from analysis.run_charts import (
     chart_spec,
     grouped_metric_chart,
+    histogram_chart,
     metric_lines_chart,
     parallel_coordinates_chart,
     parallel_coordinates_frame,
@@ -155,3 +156,47 @@ def test_chart_spec_inlines_large_data():
     spec = chart_spec(metric_lines_chart(data, "loss"))
     datasets = spec["datasets"]
     assert sum(len(rows) for rows in datasets.values()) == 10_000
+
+
+def test_run_and_group_colours_use_tableau10():
+    grouped = pd.DataFrame(
+        {
+            "group": ["adam", "sgd"],
+            "x": [0.0, 0.0],
+            "mean": [1.0, 2.0],
+            "min": [0.8, 1.5],
+            "max": [1.2, 2.5],
+            "runs": [2, 3],
+        }
+    )
+    runs = pd.DataFrame(
+        {
+            "name": ["a", "b"],
+            "config.lr": [0.1, 0.01],
+            "summary.loss": [1.0, 2.0],
+            "state": ["finished", "crashed"],
+        }
+    )
+    lines = metric_lines_chart(_lines(), "loss").to_dict()["layer"][0]
+    grouped_spec = grouped_metric_chart(grouped, "loss", group_title="g").to_dict()
+    band, mean = grouped_spec["layer"]
+    scatter = parameter_scatter_chart(
+        runs, "config.lr", "summary.loss", color="state"
+    ).to_dict()
+    parallel = parallel_coordinates_chart(runs, ["config.lr", "state"]).to_dict()
+    assert lines["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
+    assert band["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
+    assert mean["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
+    assert scatter["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
+    assert parallel["layer"][1]["encoding"]["color"]["scale"] == {"scheme": "tableau10"}
+
+
+def test_histogram_chart_bars_span_bins():
+    counts, edges = np.histogram([0.0, 0.1, 0.2, 0.9, 1.0], bins=2)
+    bins = pd.DataFrame({"start": edges[:-1], "end": edges[1:], "count": counts})
+    spec = histogram_chart(bins, "weights").to_dict()
+    assert spec["mark"]["type"] == "bar"
+    assert spec["encoding"]["x"]["field"] == "start"
+    assert spec["encoding"]["x2"]["field"] == "end"
+    assert spec["title"] == "weights"
+    assert histogram_chart(bins, "weights").data["count"].tolist() == [3, 2]
