@@ -87,8 +87,15 @@ st.fragment(runs_workspace, run_every=refresh)()
 
 st.subheader("Run details")
 labels = {row.run_id: f"{row.name} ({row.run_id})" for row in runs.itertuples()}
+# ?run= (the link in run.url) opens that run here, once per new link.
+linked_run = st.query_params.get("run")
+if linked_run in labels and st.session_state.get("detail_run_seen") != linked_run:
+    st.session_state["detail_run"] = linked_run
+    st.session_state["detail_run_seen"] = linked_run
 run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="detail_run")
 if run_id:
+    st.query_params["run"] = run_id
+    st.session_state["detail_run_seen"] = run_id
     record = store.run(project, run_id)
     started = pd.to_datetime(record["created_at"], unit="s", utc=True)
     st.write(

@@ -127,6 +127,16 @@ def test_linked_filter_replaces_typed_one(demo_env):
     assert _table(app)["run_id"].tolist() == [target]
 
 
+def test_run_link_opens_run_details(demo_env):
+    runs = tracking.open_store(demo_env).runs(PROJECT)
+    target = runs["run_id"].iloc[-1]
+    app = open_page(PAGE)
+    app.query_params["run"] = target
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="detail_run").value == target
+
+
 def test_filter_expression_errors_shown(demo_env):
     app = open_page(PAGE)
     app.text_input(key="filter_expr").input("__import__('os').system('ls')").run()
