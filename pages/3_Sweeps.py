@@ -25,27 +25,29 @@ if table.empty:
 sweep_id = sections.sweep_selector(table)
 sweep = sweep_store.get_sweep(store, sweep_id)
 sections.controls(store, sweep)
-active = sections.agent_running(sweep_id) or sweep.state == sweep_store.RUNNING
+agent_active = sections.agent_running(sweep_id)
+active = agent_active or sweep.state == sweep_store.RUNNING
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def _watch_state() -> None:
-    """Rerun the page when the sweep's state changes elsewhere, as from a terminal.
+    """Rerun the page when the sweep's state or its page agent changes elsewhere.
 
-    The buttons, the sweep list and the table below all show the state, so
-    the whole page reruns, not only the results.
+    A terminal may pause the sweep, and another session may start or stop
+    its agent. The buttons, the sweep list and the table below all show
+    these, so the whole page reruns, not only the results.
     """
-    if sweep_store.get_sweep(store, sweep_id).state != sweep.state:
+    state_changed = sweep_store.get_sweep(store, sweep_id).state != sweep.state
+    if state_changed or sections.agent_running(sweep_id) != agent_active:
         st.rerun(scope="app")
 
 
 @st.fragment(run_every=REFRESH_SECONDS if active else None)
 def _live_results() -> None:
+    """Draw the sweep's results and the list of sweeps, both read at each run."""
     sections.results(store, sweep_id)
+    sections.all_sweeps(store)
 
 
 _watch_state()
 _live_results()
-
-st.subheader("All sweeps")
-st.dataframe(table, hide_index=True, width="stretch")

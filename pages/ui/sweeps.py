@@ -9,18 +9,15 @@ fixed so that tests can drive them.
 from __future__ import annotations
 
 import secrets
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 import tracking
-from tracking import RunStore
+from tracking import RunStore, TrackingError
 from tracking.sweeps import PREVIEW_SIZE, SweepError
 from tracking.sweeps import store as sweep_store
-from tracking.sweeps.agents import start_agent_process
 from tracking.sweeps.charts import (
     importance_chart,
     metric_chart,
@@ -29,13 +26,18 @@ from tracking.sweeps.charts import (
 from tracking.sweeps.config import SweepConfig, check_sweep_text
 from tracking.sweeps.previews import preview_caption, preview_trials
 from tracking.sweeps.report import (
+    ROUGH_IMPORTANCE_TRIALS,
     best_run,
     default_sweep_id,
+    importance_trial_count,
     parallel_frame,
     parameter_importance,
     runs_page_filter,
     sweeps_table,
+    trials_table,
 )
+
+from .sweep_agents import AgentRunningError, agent_registry
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPOSITORY / "examples" / "sweep_adult.yaml"
@@ -47,26 +49,17 @@ STATE_BUTTONS = (
     ("Stop", "stop"),
     ("Cancel", "cancel"),
 )
-# Agents started from this session, by sweep id: {sweep_id: Popen}.
-AGENTS_KEY = "sweep_agents"
+SELECTED_KEY = "sweep_id"
+EDITOR_OPEN_KEY = "sweep_editor_open"
+YAML_KEY = "sweep_yaml"
+PROJECT_KEY = "sweep_project"
 NOTICE_KEY = "sweeps_notice"
 SEED_KEY = "sweep_seed"
 AGENT_LOG_LINES = 40
 
 
-def agents() -> dict[str, subprocess.Popen]:
-    """Return the agent processes this session started, by sweep id."""
-    return st.session_state.setdefault(AGENTS_KEY, {})
-
-
 def agent_running(sweep_id: str) -> bool:
-    process = agents().get(sweep_id)
-    return process is not None and process.poll() is None
-
-
-def agent_log_path(sweep_id: str) -> Path:
-    """Return the file that an agent started from the page writes its output to."""
-    return Path(tempfile.gettempdir()) / f"runlens-agent-{sweep_id}.log"
+    return agent_registry().running(sweep_id)
 
 
 def show_notice() -> None:
@@ -78,17 +71,18 @@ def show_notice() -> None:
 
 
 def create_form(store: RunStore, expanded: bool) -> None:
-    """Draw the YAML editor, its problems, a preview of the trials, and Create."""
-    with st.expander("Create a sweep", expanded=expanded):
+    """Draw the YAML editor, its problems, a preview of the trials, and Create.
+
+    The widgets get their first values through session state, so the Create
+    callback can close the editor and select the new sweep before the rerun.
+    """
+    st.session_state.setdefault(EDITOR_OPEN_KEY, expanded)
+    st.session_state.setdefault(YAML_KEY, EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    with st.expander("Create a sweep", key=EDITOR_OPEN_KEY, on_change="rerun"):
         text = st.text_area(
-            "Sweep config (W&B's YAML schema)",
-            value=EXAMPLE_CONFIG.read_text(encoding="utf-8"),
-            height=380,
-            key="sweep_yaml",
+            "Sweep config (W&B's YAML schema)", height=380, key=YAML_KEY
         )
-        project = st.text_input(
-            "Project", key="sweep_project", placeholder="the config's project"
-        )
+        st.text_input("Project", key=PROJECT_KEY, placeholder="the config's project")
         config, errors = check_sweep_text(text)
         for error in errors:
             st.error(error)
@@ -97,16 +91,35 @@ def create_form(store: RunStore, expanded: bool) -> None:
         seed = st.session_state.setdefault(SEED_KEY, secrets.randbelow(2**31))
         if config is not None:
             _preview(config, seed)
-        if st.button(
-            "Create sweep", type="primary", disabled=config is None, key="create_sweep"
-        ):
-            sweep_id = tracking.sweep(
-                config.raw, project=project or None, location=store.url, seed=seed
-            )
-            del st.session_state[SEED_KEY]
-            st.session_state["sweep_id"] = sweep_id
-            st.session_state[NOTICE_KEY] = ("success", f"Created sweep {sweep_id}")
-            st.rerun()
+        st.button(
+            "Create sweep",
+            type="primary",
+            disabled=config is None,
+            key="create_sweep",
+            on_click=_create_sweep,
+            args=(store, config, seed),
+        )
+
+
+def _create_sweep(store: RunStore, config: SweepConfig, seed: int) -> None:
+    """Create the sweep, then select it and close the editor for the next run.
+
+    A button callback runs before the page script, so it may set the values
+    of widgets that the previous run drew.
+    """
+    project = st.session_state.get(PROJECT_KEY) or None
+    try:
+        sweep_id = tracking.sweep(
+            config.raw, project=project, location=store.url, seed=seed
+        )
+    except TrackingError as exc:
+        st.session_state[NOTICE_KEY] = ("error", f"The sweep was not created: {exc}")
+        return
+
+    del st.session_state[SEED_KEY]
+    st.session_state[SELECTED_KEY] = sweep_id
+    st.session_state[EDITOR_OPEN_KEY] = False
+    st.session_state[NOTICE_KEY] = ("success", f"Created sweep {sweep_id}")
 
 
 def _preview(config: SweepConfig, seed: int) -> None:
@@ -132,15 +145,11 @@ def sweep_selector(table: pd.DataFrame) -> str:
         row.sweep_id: f"{row.sweep_id} {row.name} ({row.method}, {row.state})"
         for row in table.itertuples()
     }
-    chosen = st.session_state.get("sweep_id")
-    default = chosen if chosen in ids else default_sweep_id(table)
-    return st.selectbox(
-        "Sweep",
-        ids,
-        index=ids.index(default),
-        format_func=labels.get,
-        key="sweep_id",
-    )
+    # The choice is set only through session state, never with index=, so a
+    # sweep selected by the Create callback is the one the widget shows.
+    if st.session_state.get(SELECTED_KEY) not in ids:
+        st.session_state[SELECTED_KEY] = default_sweep_id(table)
+    return st.selectbox("Sweep", ids, format_func=labels.get, key=SELECTED_KEY)
 
 
 def controls(store: RunStore, sweep: sweep_store.SweepRecord) -> None:
@@ -161,26 +170,35 @@ def controls(store: RunStore, sweep: sweep_store.SweepRecord) -> None:
     if sweep.config.program is None:
         columns[-1].caption("No program: run agents with a train function.")
         return
-    count = columns[-2].number_input(
+    columns[-2].number_input(
         "Trials", min_value=1, value=10, key=f"count_{sweep.sweep_id}"
     )
-    if agent_running(sweep.sweep_id):
-        if columns[-1].button("Stop agent", key=f"stop_agent_{sweep.sweep_id}"):
-            agents()[sweep.sweep_id].terminate()
-            st.rerun()
-    elif columns[-1].button(
-        "Start agent",
-        key=f"start_agent_{sweep.sweep_id}",
-        disabled=sweep.state != sweep_store.RUNNING,
-    ):
-        agents()[sweep.sweep_id] = start_agent_process(
-            sweep.sweep_id,
-            count=int(count),
-            location=store.url,
-            cwd=REPOSITORY,
-            log_path=agent_log_path(sweep.sweep_id),
+    registry = agent_registry()
+    if registry.running(sweep.sweep_id):
+        columns[-1].button(
+            "Stop agent",
+            key=f"stop_agent_{sweep.sweep_id}",
+            on_click=registry.stop,
+            args=(sweep.sweep_id,),
         )
-        st.rerun()
+    else:
+        # A callback runs even when the rerun draws Stop agent in place of this
+        # button, as when another session started an agent meanwhile.
+        columns[-1].button(
+            "Start agent",
+            key=f"start_agent_{sweep.sweep_id}",
+            disabled=sweep.state != sweep_store.RUNNING,
+            on_click=_start_agent,
+            args=(sweep.sweep_id, store.url),
+        )
+
+
+def _start_agent(sweep_id: str, location: str) -> None:
+    count = int(st.session_state[f"count_{sweep_id}"])
+    try:
+        agent_registry().start(sweep_id, count=count, location=location, cwd=REPOSITORY)
+    except AgentRunningError as exc:
+        st.session_state[NOTICE_KEY] = ("error", str(exc))
 
 
 def results(store: RunStore, sweep_id: str) -> None:
@@ -215,7 +233,7 @@ def results(store: RunStore, sweep_id: str) -> None:
     best_run_section(store, sweep, trials)
 
     st.subheader("Trials")
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(trials_table(frame, trials), hide_index=True, width="stretch")
     if metric is None or frame["metric"].isna().all():
         return
     st.subheader(f"{metric.name} per trial")
@@ -228,7 +246,16 @@ def results(store: RunStore, sweep_id: str) -> None:
     importance = parameter_importance(sweep, trials)
     if not importance.empty:
         st.subheader("Parameter importance")
+        used = importance_trial_count(trials)
+        if used < ROUGH_IMPORTANCE_TRIALS:
+            st.caption(f"Estimates from {used} finished trials are rough.")
         st.altair_chart(importance_chart(importance), width="stretch")
+
+
+def all_sweeps(store: RunStore) -> None:
+    """Draw every sweep with trial counts read from the store at this run."""
+    st.subheader("All sweeps")
+    st.dataframe(sweeps_table(store), hide_index=True, width="stretch")
 
 
 def best_run_section(
@@ -256,9 +283,10 @@ def best_run_section(
 
 
 def _agent_output(sweep_id: str) -> None:
-    path = agent_log_path(sweep_id)
-    if sweep_id not in agents() or not path.exists():
+    agent = agent_registry().get(sweep_id)
+    if agent is None or not agent.log_path.exists():
         return
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    text = agent.log_path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
     with st.expander("Agent output"):
         st.code("\n".join(lines[-AGENT_LOG_LINES:]) or "(no output yet)", language=None)

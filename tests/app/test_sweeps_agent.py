@@ -12,7 +12,7 @@ import time
 import pytest
 
 import tracking
-from pages.ui.sweeps import agent_log_path
+from pages.ui.sweep_agents import agent_registry
 from tests.app.helpers import metric_values, open_page
 from tests.conftest import ROOT
 from tracking.sweeps import load_sweep_config
@@ -37,8 +37,8 @@ def _trials(sweep_id):
     return sweep_store.list_trials(store, sweep_store.get_sweep(store, sweep_id))
 
 
-def _agent_process(app, sweep_id):
-    return app.session_state["sweep_agents"][sweep_id]
+def _agent_process(sweep_id):
+    return agent_registry().get(sweep_id).process
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def agents_ended():
         if process.poll() is None:
             process.kill()
             process.wait()
-        agent_log_path(sweep_id).unlink(missing_ok=True)
+        agent_registry().get(sweep_id).log_path.unlink(missing_ok=True)
 
 
 def test_start_agent_runs_trials(sqlite_store, agents_ended):
@@ -58,7 +58,7 @@ def test_start_agent_runs_trials(sqlite_store, agents_ended):
     app = open_page(PAGE)
     app.number_input(key=f"count_{sweep_id}").set_value(3).run()
     app.button(key=f"start_agent_{sweep_id}").click().run()
-    process = _agent_process(app, sweep_id)
+    process = _agent_process(sweep_id)
     agents_ended.append((sweep_id, process))
     assert not app.exception
     assert app.button(key=f"stop_agent_{sweep_id}")
@@ -84,7 +84,7 @@ def test_stop_agent_ends_running_trial(sqlite_store, agents_ended):
     app = open_page(PAGE)
     app.number_input(key=f"count_{sweep_id}").set_value(30).run()
     app.button(key=f"start_agent_{sweep_id}").click().run()
-    process = _agent_process(app, sweep_id)
+    process = _agent_process(sweep_id)
     agents_ended.append((sweep_id, process))
 
     deadline = time.monotonic() + AGENT_TIMEOUT
@@ -104,3 +104,79 @@ def test_stop_agent_ends_running_trial(sqlite_store, agents_ended):
     assert states.count("killed") <= 1
     assert not app.button(key=f"start_agent_{sweep_id}").disabled
     assert metric_values(app)["State"] == "running"
+
+
+def _wait_for_output(path, text):
+    deadline = time.monotonic() + AGENT_TIMEOUT
+    while text not in path.read_text(encoding="utf-8", errors="replace"):
+        assert time.monotonic() < deadline, f"no {text!r} in the agent output"
+        time.sleep(0.2)
+
+
+def test_agent_shown_in_new_session(sqlite_store, agents_ended, tmp_path):
+    """Check a reload sees the running agent, its output and Stop, and no second."""
+    program = tmp_path / "slow_train.py"
+    program.write_text("import time\ntime.sleep(120)\n", encoding="utf-8")
+    sweep_id = tracking.sweep(
+        {
+            "method": "random",
+            "program": str(program),
+            "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        }
+    )
+    first = open_page(PAGE)
+    # A session drawn before the agent starts still shows Start agent.
+    second = open_page(PAGE)
+
+    first.button(key=f"start_agent_{sweep_id}").click().run()
+    agent = agent_registry().get(sweep_id)
+    agents_ended.append((sweep_id, agent.process))
+    assert not first.exception
+    assert agent.running
+    _wait_for_output(agent.log_path, f"runs sweep {sweep_id}")
+
+    second.button(key=f"start_agent_{sweep_id}").click().run()
+    assert not second.exception
+    assert agent_registry().get(sweep_id) is agent
+    [error] = [e.value for e in second.error]
+    assert error.startswith(
+        f"An agent started from this page already runs sweep {sweep_id} "
+        f"(process {agent.process.pid})."
+    )
+    assert second.button(key=f"stop_agent_{sweep_id}")
+    assert f"start_agent_{sweep_id}" not in [b.key for b in second.button]
+    assert any(c.value.startswith("Agent running.") for c in second.caption)
+    assert any(f"runs sweep {sweep_id}" in block.value for block in second.code)
+
+    second.button(key=f"stop_agent_{sweep_id}").click().run()
+    assert agent.process.wait(timeout=60) is not None
+    first.run()
+    assert not first.button(key=f"start_agent_{sweep_id}").disabled
+    assert not any(c.value.startswith("Agent running.") for c in first.caption)
+
+
+def test_agents_get_own_output_files(sqlite_store, agents_ended):
+    """Check two agents of one sweep, one after the other, keep separate output."""
+    sweep_id = tracking.sweep(
+        {
+            "method": "random",
+            "program": "missing_train.py",
+            "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        }
+    )
+    tracking.sweeps.pause(sweep_id)
+    registry = agent_registry()
+    first = registry.start(sweep_id, count=1, location=sqlite_store, cwd=ROOT)
+    agents_ended.append((sweep_id, first.process))
+    _wait_for_output(first.log_path, f"sweep {sweep_id} is paused")
+    registry.stop(sweep_id)
+    first.process.wait(timeout=60)
+
+    second = registry.start(sweep_id, count=1, location=sqlite_store, cwd=ROOT)
+    agents_ended.append((sweep_id, second.process))
+
+    assert second.log_path != first.log_path
+    assert second.log_path.name.startswith(f"runlens-agent-{sweep_id}-")
+    # The finished agent's file is removed when the next agent of its sweep starts.
+    assert not first.log_path.exists()
+    _wait_for_output(second.log_path, f"sweep {sweep_id} is paused")

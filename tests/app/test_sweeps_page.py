@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 
+import pandas as pd
 import pytest
 
 import tracking
@@ -82,7 +84,7 @@ def test_best_run_block(sweep_env):
     }
     config = _table_with(app, "parameter")
     assert config.to_dict("records") == [
-        {"parameter": "opt.w", "value": "0.0"},
+        {"parameter": "opt.w", "value": "0"},
         {"parameter": "x", "value": "2"},
     ]
 
@@ -285,3 +287,142 @@ def test_random_sweep_without_cap_beside_grid(sweep_env):
     app.selectbox(key="sweep_id").set_value(random_sweep).run()
     assert not app.exception
     assert metric_values(app)["Trials"] == "2"
+
+
+@pytest.fixture
+def widget_warnings():
+    """Collect the warnings Streamlit logs about widget values and session state."""
+    records = []
+    handler = logging.Handler(level=logging.WARNING)
+    handler.emit = records.append
+    logger = logging.getLogger("streamlit.elements.lib.policies")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_create_selects_new_sweep(sqlite_store, widget_warnings):
+    """Check a sweep created beside a running one opens, with its own agent button."""
+    old = tracking.sweep({**RANDOM, "program": "train.py"})
+    app = open_page(PAGE)
+    assert app.selectbox(key="sweep_id").value == old
+    # The editor starts closed when a sweep exists; the user opens it.
+    app.session_state["sweep_editor_open"] = True
+    app.text_area(key="sweep_yaml").input(
+        "method: random\nprogram: train.py\nparameters:\n  lr: {min: 0.1, max: 0.2}\n"
+    ).run()
+
+    app.button(key="create_sweep").click().run()
+
+    assert not app.exception
+    [new] = [
+        s.sweep_id
+        for s in sweep_store.list_sweeps(tracking.open_store())
+        if s.sweep_id != old
+    ]
+    assert app.selectbox(key="sweep_id").value == new
+    assert [s.value for s in app.success] == [f"Created sweep {new}"]
+    assert app.session_state["sweep_editor_open"] is False
+    assert app.expander[0].proto.expanded is False
+    # Start agent targets the selected sweep: only its button is drawn.
+    assert app.button(key=f"start_agent_{new}")
+    assert f"start_agent_{old}" not in [b.key for b in app.button]
+    # A rerun keeps the new sweep selected.
+    app.run()
+    assert app.selectbox(key="sweep_id").value == new
+    assert [r.getMessage() for r in widget_warnings] == []
+
+
+def _failing_train():
+    run = tracking.init()
+    if tracking.config.x > 0.4:
+        raise ValueError(f"x = {tracking.config.x} is out of range")
+    run.log({"loss": tracking.config.x})
+
+
+def test_all_sweeps_counts_follow_trials(sqlite_store):
+    sweep_id = tracking.sweep({**RANDOM, "metric": {"name": "loss"}}, seed=1)
+    app = open_page(PAGE)
+    row = _table_with(app, "planned").set_index("sweep_id").loc[sweep_id]
+    assert (row["trials"], row["failed"]) == (0, 0)
+
+    tracking.agent(sweep_id, function=_failing_train, count=4)
+    app.run()
+
+    store = tracking.open_store()
+    trials = sweep_store.list_trials(store, sweep_store.get_sweep(store, sweep_id))
+    failed = sum(t.state == "failed" for t in trials)
+    assert 0 < failed < 4
+    row = _table_with(app, "planned").set_index("sweep_id").loc[sweep_id]
+    assert row["trials"] == 4
+    assert row["failed"] == failed
+    assert metric_values(app)["Trials"] == "4"
+    assert metric_values(app)["Failed"] == str(failed)
+
+
+def test_failed_trial_error_in_table(sqlite_store):
+    sweep_id = tracking.sweep({**RANDOM, "metric": {"name": "loss"}}, seed=1)
+    tracking.agent(sweep_id, function=_failing_train, count=4)
+    store = tracking.open_store()
+    trials = sweep_store.list_trials(store, sweep_store.get_sweep(store, sweep_id))
+
+    app = open_page(PAGE)
+
+    table = _table_with(app, "running_best").set_index("number")
+    for trial in trials:
+        if trial.state == "failed":
+            expected = f"ValueError: x = {trial.params['x']} is out of range"
+            assert table.loc[trial.number, "error"] == expected
+        else:
+            assert pd.isna(table.loc[trial.number, "error"])
+
+
+def test_importance_caption_few_trials(sqlite_store):
+    sweep_id = tracking.sweep(
+        {
+            "method": "random",
+            "metric": {"name": "loss"},
+            "parameters": {
+                "x": {"min": 0.0, "max": 4.0},
+                "y": {"min": 0.0, "max": 1.0},
+            },
+        },
+        seed=2,
+    )
+
+    def train():
+        tracking.init().log({"loss": tracking.config.x + tracking.config.y})
+
+    tracking.agent(sweep_id, function=train, count=4)
+    app = open_page(PAGE)
+    assert "Parameter importance" in [h.value for h in app.subheader]
+    captions = [c.value for c in app.caption]
+    assert "Estimates from 4 finished trials are rough." in captions
+
+    tracking.agent(sweep_id, function=train, count=6)
+    app.run()
+    assert not [c.value for c in app.caption if c.value.startswith("Estimates")]
+
+
+def test_best_config_floats_rounded(sqlite_store):
+    sweep_id = tracking.sweep(
+        {
+            "method": "random",
+            "metric": {"name": "loss"},
+            "parameters": RANDOM["parameters"],
+        },
+        seed=5,
+    )
+    tracking.agent(
+        sweep_id, function=lambda: tracking.init().log({"loss": 1.0}), count=1
+    )
+    store = tracking.open_store()
+    [trial] = sweep_store.list_trials(store, sweep_store.get_sweep(store, sweep_id))
+
+    app = open_page(PAGE)
+
+    config = _table_with(app, "parameter")
+    assert config.to_dict("records") == [
+        {"parameter": "x", "value": f"{trial.params['x']:.4g}"}
+    ]
+    assert len(config["value"].iloc[0]) <= len("0.1234")

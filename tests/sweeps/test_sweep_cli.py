@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 import pytest
 
+import tracking
+from tests.conftest import ROOT
 from tracking.__main__ import main
+from tracking.sweeps import store as sweep_store
+from tracking.sweeps.agents import PAUSE_POLL_SECONDS
 
 
 @pytest.mark.parametrize(
@@ -56,3 +64,50 @@ def test_valid_numbers_accepted(sqlite_store, capsys):
     """Check that --n-jobs -1 and --term-timeout 0 pass parsing."""
     assert main(["agent", "nosweep", "--n-jobs", "-1", "--term-timeout", "0"]) == 1
     assert "sweep 'nosweep' not found" in capsys.readouterr().err
+
+
+def test_agent_on_paused_sweep_says_so_once(sqlite_store, tmp_path):
+    """Check ``python -m tracking agent`` on a paused sweep prints why it waits."""
+    sweep_id = tracking.sweep(
+        {
+            "method": "random",
+            "program": "train.py",
+            "parameters": {"x": {"min": 0.0, "max": 1.0}},
+        }
+    )
+    tracking.sweeps.pause(sweep_id)
+    output = tmp_path / "agent.log"
+    message = (
+        f"sweep {sweep_id} is paused; waiting for it to be resumed "
+        f"(python -m tracking sweep --resume {sweep_id})"
+    )
+
+    with output.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tracking", "--store", sqlite_store]
+            + ["agent", sweep_id, "--count", "1"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while message not in output.read_text(encoding="utf-8"):
+            assert process.poll() is None, output.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, "no paused message in time"
+            time.sleep(0.1)
+        # The agent polls the sweep every PAUSE_POLL_SECONDS; let it poll again.
+        time.sleep(2.5 * PAUSE_POLL_SECONDS)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+    assert output.read_text(encoding="utf-8").count(message) == 1
+    assert (
+        sweep_store.list_trials(
+            tracking.open_store(),
+            sweep_store.get_sweep(tracking.open_store(), sweep_id),
+        )
+        == []
+    )

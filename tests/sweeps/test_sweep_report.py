@@ -10,10 +10,14 @@ import pytest
 import tracking
 from tracking.sweeps import store as sweep_store
 from tracking.sweeps.report import (
+    best_run,
     best_trial,
+    error_line,
+    importance_trial_count,
     parallel_frame,
     parameter_importance,
     sweeps_table,
+    trials_table,
 )
 
 
@@ -97,3 +101,101 @@ def test_parallel_frame_scales_axes():
     assert positions[(1, "opt")] == 1.0
     assert positions[(2, "metric")] == 1.0
     assert 3 not in set(frame["number"])
+
+
+TRACEBACK = """Traceback (most recent call last):
+  File "train.py", line 3, in <module>
+    fit()
+ValueError: learning rate 2.0 is above 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (TRACEBACK, "ValueError: learning rate 2.0 is above 1"),
+        (
+            "exit code 1\n" + TRACEBACK,
+            "exit code 1: ValueError: learning rate 2.0 is above 1",
+        ),
+        ("exit code -9", "exit code -9"),
+        (
+            "cannot start ['python', 'x.py']: not found",
+            "cannot start ['python', 'x.py']: not found",
+        ),
+        ("  \n", None),
+        (None, None),
+    ],
+)
+def test_error_line_names_failure(error, line):
+    assert error_line(error) == line
+
+
+def _flaky_train():
+    run = tracking.init()
+    if tracking.config.x == 2:
+        raise ValueError("x = 2 diverged")
+    run.log({"loss": (tracking.config.x - 3) ** 2})
+
+
+def test_trials_table_error_column(sqlite_store):
+    sweep_id = tracking.sweep(
+        {
+            "method": "grid",
+            "metric": {"name": "loss"},
+            "parameters": {"x": {"values": [1, 2, 3]}},
+        }
+    )
+    tracking.agent(sweep_id, function=_flaky_train)
+    store = tracking.open_store()
+    sweep = sweep_store.get_sweep(store, sweep_id)
+    trials = sweep_store.list_trials(store, sweep)
+
+    table = trials_table(sweep_store.trials_frame(store, sweep), trials)
+
+    assert list(table.columns[:4]) == ["number", "run_id", "state", "error"]
+    assert list(table["state"]) == ["finished", "failed", "finished"]
+    assert table["error"].iloc[1] == "ValueError: x = 2 diverged"
+    assert table["error"].iloc[[0, 2]].isna().all()
+    assert importance_trial_count(trials) == 2
+
+
+def test_trials_table_empty_sweep(sqlite_store):
+    sweep_id = tracking.sweep({"method": "grid", "parameters": {"x": {"values": [1]}}})
+    store = tracking.open_store()
+    sweep = sweep_store.get_sweep(store, sweep_id)
+
+    table = trials_table(sweep_store.trials_frame(store, sweep), [])
+
+    assert table.empty
+    assert "error" in table.columns
+
+
+def test_best_run_config_four_digits(sqlite_store):
+    sweep_id = tracking.sweep(
+        {
+            "method": "grid",
+            "metric": {"name": "loss"},
+            "parameters": {
+                "lr": {"value": 0.24741783818701557},
+                "big": {"value": 123456.7},
+                "n": {"value": 12345},
+                "layers": {"value": [64, 32]},
+            },
+        }
+    )
+    tracking.agent(sweep_id, function=lambda: tracking.init().log({"loss": 1.0}))
+    store = tracking.open_store()
+    sweep = sweep_store.get_sweep(store, sweep_id)
+
+    best = best_run(store, sweep, sweep_store.list_trials(store, sweep))
+
+    values = dict(zip(best.config["parameter"], best.config["value"], strict=True))
+    assert values == {
+        "lr": "0.2474",
+        "big": "1.235e+05",
+        "n": "12345",
+        "layers": "[64, 32]",
+    }
+    [trial] = sweep_store.list_trials(store, sweep)
+    assert trial.params["lr"] == 0.24741783818701557

@@ -296,10 +296,20 @@ def run_one_trial(job: _Job) -> TrialResult | str:
         os.environ.update(job.environment)
         os.environ[STORE_ENV] = job.location
     store = open_store(job.location)
+    waiting = False
     while True:
         claim = claim_trial(store, job.sweep_id, job.agent)
         if claim != sweep_store.PAUSED:
             break
+        if not waiting:
+            # Logged once a wait, so a terminal agent does not look hung.
+            logger.warning(
+                "sweep %s is paused; waiting for it to be resumed "
+                "(python -m tracking sweep --resume %s)",
+                job.sweep_id,
+                job.sweep_id,
+            )
+            waiting = True
         time.sleep(PAUSE_POLL_SECONDS)
     if isinstance(claim, str):
         return claim

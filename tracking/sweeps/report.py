@@ -148,11 +148,53 @@ def best_run(
     )
 
 
+# Significant digits of the floats shown in a best run's config.
+DISPLAY_DIGITS = 4
+
+
 def _display_value(value: Any) -> str:
-    """Return a config value as text, so one column can hold every type."""
+    """Return a config value as text, so one column can hold every type.
+
+    Floats are rounded to ``DISPLAY_DIGITS`` significant digits; the stored
+    config keeps the full value.
+    """
     if isinstance(value, str):
         return value
+    if isinstance(value, float):
+        return format(value, f".{DISPLAY_DIGITS}g")
     return json.dumps(value) if isinstance(value, list | dict) else repr(value)
+
+
+def trials_table(
+    frame: pd.DataFrame, trials: list[sweep_store.TrialRecord]
+) -> pd.DataFrame:
+    """Add an ``error`` column to a trials frame: each failed trial's error line.
+
+    ``frame`` is :func:`tracking.sweeps.store.trials_frame` of the sweep and
+    ``trials`` its trial records; the column is empty for trials without an
+    error.
+    """
+    errors = {trial.number: error_line(trial.error) for trial in trials}
+    table = frame.copy()
+    position = table.columns.get_loc("state") + 1 if "state" in table else 0
+    table.insert(position, "error", table["number"].map(errors))
+    return table
+
+
+def error_line(error: str | None) -> str | None:
+    """Return the line of a trial's error that names the failure, or None.
+
+    A Python traceback names the exception on its last line, so that line is
+    kept. A subprocess trial's error starts with ``exit code N``, which is
+    kept in front of it.
+    """
+    if not error or not error.strip():
+        return None
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    last = lines[-1]
+    if lines[0].startswith("exit code ") and len(lines) > 1:
+        return f"{lines[0]}: {last}"
+    return last
 
 
 def runs_page_filter(run_id: str) -> str:
@@ -175,6 +217,23 @@ def best_trial(
         if best is None or metric.better(trial.best, best.best):
             best = trial
     return best
+
+
+# Below this many finished trials the page calls parameter importance rough.
+ROUGH_IMPORTANCE_TRIALS = 10
+
+
+def importance_trial_count(trials: list[sweep_store.TrialRecord]) -> int:
+    """Return how many trials :func:`parameter_importance` can score."""
+    return sum(_scored(trial) for trial in trials)
+
+
+def _scored(trial: sweep_store.TrialRecord) -> bool:
+    return (
+        trial.state in ("finished", "stopped")
+        and trial.best is not None
+        and math.isfinite(trial.best)
+    )
 
 
 def parameter_importance(
@@ -202,9 +261,7 @@ def parameter_importance(
     distributions = {p.name: optuna_distribution(p) for p in searched}
     frozen = []
     for trial in trials:
-        if trial.state not in ("finished", "stopped") or trial.best is None:
-            continue
-        if not math.isfinite(trial.best):
+        if not _scored(trial):
             continue
         try:
             params = {p.name: to_internal(p, trial.params[p.name]) for p in searched}
