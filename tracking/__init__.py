@@ -37,7 +37,7 @@ from tracking.metrics import Metric  # noqa: E402
 from tracking.restore_files import restore  # noqa: E402
 from tracking.run import Run, Summary  # noqa: E402
 from tracking.session import Settings, login  # noqa: E402
-from tracking.store import RunStore, open_store  # noqa: E402
+from tracking.store import RunStore, configured_location, open_store  # noqa: E402
 from tracking.sweeps import agent, sweep  # noqa: E402
 from tracking.sweeps import trial as _sweep_trial  # noqa: E402
 from tracking.watch_models import unwatch, watch  # noqa: E402
@@ -189,7 +189,7 @@ def init(
     store = None
     if mode != "disabled":
         location = None
-        if dir is not None and not os.environ.get("RUNLENS_STORE"):
+        if dir is not None and configured_location() is None:
             location = Path(dir) / "runlens"
         if trial is not None:
             location = trial.store_location

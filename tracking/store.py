@@ -126,15 +126,20 @@ def _package_version() -> str:
         return "unknown"
 
 
+def configured_location() -> str | None:
+    """Return ``RUNLENS_STORE`` stripped of blanks, or None if unset or blank."""
+    return os.environ.get(STORE_ENV, "").strip() or None
+
+
 def resolve_location(location: str | os.PathLike | None = None) -> tuple[str, Path]:
     """Return the SQLAlchemy URL and the artifacts folder for a store location.
 
     ``location`` is a folder path or a SQLAlchemy URL. Without it the
     ``RUNLENS_STORE`` environment variable is read, then ``./runlens`` is used.
     """
-    if location is None:
-        location = os.environ.get(STORE_ENV) or DEFAULT_FOLDER
-    text = os.fspath(location)
+    if location is None or not os.fspath(location).strip():
+        location = configured_location() or DEFAULT_FOLDER
+    text = os.fspath(location).strip()
 
     if "://" in text:
         _check_sqlite_url(text)

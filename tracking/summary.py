@@ -231,6 +231,13 @@ class Summary:
         # copy in one step under the GIL.
         touched = set(self._touched)
         items = dict(self._items)
+        # A dict or list set by this process can change in place
+        # (summary["d"]["b"] = 2) without a call here, so it is always written.
+        touched.update(
+            key
+            for key in set(self._explicit)
+            if isinstance(items.get(key), dict | list)
+        )
         values = {}
         removed = set(self._removed)
         for key in touched:

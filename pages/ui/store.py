@@ -7,6 +7,7 @@ import streamlit as st
 
 import tracking
 from tracking import RunStore, StoreError
+from tracking.store import configured_location
 
 
 @st.cache_resource(show_spinner=False)
@@ -19,10 +20,8 @@ def get_store() -> RunStore:
 
     Shows the error and stops the page when the store cannot be opened.
     """
-    import os
-
     try:
-        return _open_store(os.environ.get("RUNLENS_STORE"))
+        return _open_store(configured_location())
     except StoreError as exc:
         st.error(f"The run store could not be opened: {exc}")
         st.stop()

@@ -11,7 +11,7 @@ import pytest
 
 import tracking
 from tracking.errors import StoreError
-from tracking.store import RunStore
+from tracking.store import RunStore, resolve_location
 from tracking.values import MAX_KEY_LENGTH
 
 LONG_KEY = "k" * (MAX_KEY_LENGTH + 1)
@@ -169,3 +169,13 @@ def test_summary_rejects_bad_keys(store_location, key, expected):
     run.summary["best"] = 0.5
     run.finish()
     assert tracking.open_store().run("keys", run.id)["summary"] == {"best": 0.5}
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_store_variable_means_the_default_folder(tmp_path, monkeypatch, blank):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RUNLENS_STORE", blank)
+    url, artifacts = resolve_location()
+    assert url == f"sqlite:///{tmp_path / 'runlens' / 'runlens.db'}"
+    assert resolve_location(blank) == (url, artifacts)
+    assert not (tmp_path / blank).exists() or blank == ""

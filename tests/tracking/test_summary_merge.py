@@ -120,3 +120,14 @@ def test_resumed_run_writes_only_its_keys(store_location):
         "old": "changed elsewhere",
         "mine": True,
     }
+
+
+def test_nested_value_changed_in_place_is_stored(store_location):
+    run = tracking.init(project=PROJECT, id="nested")
+    run.summary["best"] = {"epoch": 3}
+    run.summary["best"]["loss"] = 0.125
+    run.summary["seen"] = [1]
+    run.summary["seen"].append(2)
+    run.finish()
+    stored = tracking.open_store().run(PROJECT, "nested")["summary"]
+    assert stored == {"best": {"epoch": 3, "loss": 0.125}, "seen": [1, 2]}
