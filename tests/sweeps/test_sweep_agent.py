@@ -193,3 +193,16 @@ def test_agent_without_program_or_function(sqlite_store):
     sweep_id = tracking.sweep({"method": "grid", "parameters": {"a": {"values": [1]}}})
     with pytest.raises(AgentError, match="has no program or command to run"):
         tracking.agent(sweep_id)
+
+
+def test_agent_refuses_to_start_inside_an_active_run(sqlite_store):
+    sweep_id = tracking.sweep(
+        {"method": "grid", "parameters": {"x": {"values": [1, 2]}}},
+        project="busy",
+    )
+    run = tracking.init(project="busy")
+    with pytest.raises(tracking.UsageError, match=run.id):
+        tracking.agent(sweep_id, function=lambda: None, count=1)
+    run.log({"still": 1})
+    run.finish()
+    assert tracking.open_store().run("busy", run.id)["state"] == "finished"

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from tracking.errors import UsageError
 from tracking.sweeps.errors import AgentError, SweepConfigError, SweepError
 
 if TYPE_CHECKING:
@@ -190,8 +191,17 @@ def agent(
     list of TrialResult
         The trials this agent ran, in the order they ended.
     """
+    from tracking import _state
     from tracking.sweeps.agents import run_agent
 
+    active = _state.current()
+    if function is not None and active is not None and not active.finished:
+        # Each trial's init() would return this run instead of starting its own.
+        raise UsageError(
+            f"agent() was called while run {active.id!r} is active in this "
+            "process. Call run.finish() (or wandb.finish()) before agent(), "
+            "so that each trial starts a run of its own."
+        )
     return run_agent(
         sweep_id,
         function=function,
