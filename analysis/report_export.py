@@ -118,6 +118,7 @@ def report_to_html(
     table of each chart's numbers is shown beside each chart.
     """
     markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+    markdown.add_render_rule("image", _image_as_link)
     parts: list[str] = []
     specs: list[str] = []
     for index, block in enumerate(report.blocks):
@@ -166,8 +167,9 @@ def _chart_block_html(
     for number, rendered in enumerate(block_charts(store, block)):
         chart_id = f"chart-{index}-{number}"
         spec = json.dumps(chart_spec(rendered.chart), default=str, allow_nan=False)
-        # "</" would end the script element early; "<\/" reads the same in JSON.
-        spec = spec.replace("</", "<\\/")
+        # "</" or "<!--" could end the script element early; "<" appears only
+        # inside JSON strings, where "\u003c" reads the same.
+        spec = spec.replace("<", "\\u003c")
         specs.append(
             f'<script type="application/json" class="vega-spec" '
             f'data-target="{chart_id}">{spec}</script>'
@@ -181,6 +183,20 @@ def _chart_block_html(
         figures.append(f"<p>{NO_CHART_DATA}</p>")
     heading = f"Charts of {html.escape(block.project)}{_filter_note(block.filter)}"
     return f'<section class="charts"><h3>{heading}</h3>{"".join(figures)}</section>'
+
+
+def _image_as_link(self, tokens, index, options, env) -> str:
+    """Render a Markdown image as a link, so the page loads nothing from the network.
+
+    Images given inline as ``data:`` URIs are kept.
+    """
+    token = tokens[index]
+    source = str(token.attrGet("src") or "")
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    if source.startswith("data:image/"):
+        return f'<img src="{html.escape(source)}" alt="{html.escape(alt)}">'
+    label = html.escape(alt or source)
+    return f'<a href="{html.escape(source)}">{label}</a> <small>(image link)</small>'
 
 
 def _vega_script() -> str:
@@ -335,7 +351,7 @@ def report_to_markdown(
     A chart becomes the table of its numbers per line. The link to the saved
     report in the app shows the charts themselves.
     """
-    lines = [f"# {report.title}", ""]
+    lines = [f"# {_markdown_text(report.title) or 'Untitled report'}", ""]
     if report.report_id:
         lines += [
             f"[Open this report in Runlens]({report_url(report.report_id, app_url)})",
@@ -351,7 +367,8 @@ def report_to_markdown(
                     lines += [NO_CHART_DATA, ""]
                 for rendered in charts:
                     lines += [
-                        f"### {rendered.metric} ({block.project}"
+                        f"### {_markdown_text(rendered.metric)} "
+                        f"({_markdown_text(block.project)}"
                         f"{_markdown_filter(block.filter)})",
                         "",
                         _markdown_table(rendered.summary),
@@ -359,7 +376,8 @@ def report_to_markdown(
                     ]
             elif isinstance(block, RunTableBlock):
                 lines += [
-                    f"### Runs of {block.project}{_markdown_filter(block.filter)}",
+                    f"### Runs of {_markdown_text(block.project)}"
+                    f"{_markdown_filter(block.filter)}",
                     "",
                     _markdown_table(table_block_data(store, block)),
                     "",
@@ -387,6 +405,16 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
+def _markdown_text(text: str) -> str:
+    """Return stored text (a name, a value) as one line that Markdown shows as is.
+
+    ``<`` and ``&`` become entities, so a viewer that renders HTML in
+    Markdown shows them as text.
+    """
+    line = " ".join(str(text).split())
+    return line.replace("&", "&amp;").replace("<", "&lt;")
+
+
 def _markdown_cell(value: object) -> str:
-    text = _cell(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    text = _markdown_text(_cell(value))
+    return text.replace("\\", "\\\\").replace("|", "\\|")

@@ -123,7 +123,8 @@ def test_html_escapes_text(store):
     # A run named "</script>..." cannot close the spec's script element.
     spec_text = re.findall(r'class="vega-spec"[^>]*>(.*?)</script>', page, re.S)
     assert len(spec_text) == 1
-    assert "<\\/script><b>x" in spec_text[0]
+    assert "<" not in spec_text[0]
+    assert "\\u003c/script>\\u003cb>x" in spec_text[0]
     assert "&lt;/script&gt;&lt;b&gt;x" in page
 
 
@@ -137,7 +138,7 @@ def test_markdown_export(store):
     report = _report(store)
     text = report_to_markdown(store, report, app_url="http://app.test")
     lines = text.splitlines()
-    assert lines[0] == "# Study <one>"
+    assert lines[0] == "# Study &lt;one>"
     assert f"(http://app.test/Reports?report={report.report_id})" in lines[2]
     assert "## Notes" in lines
     assert "| name | summary.acc |" in lines
@@ -184,3 +185,25 @@ def test_html_without_charts_has_no_bundle(store):
     page = report_to_html(store, report)
     assert vega_bundle() not in page
     assert "<script" in page  # the drawing loop stays, and finds no spec
+
+
+def test_html_turns_remote_images_into_links(store):
+    pixel = "data:image/png;base64,iVBORw0KGgo="
+    report = Report(
+        "Images",
+        [MarkdownBlock(f"![plot](http://example.test/x.png) ![dot]({pixel})")],
+    )
+    page = report_to_html(store, report)
+    assert '<img src="http' not in page
+    assert '<a href="http://example.test/x.png">plot</a>' in page
+    assert f'<img src="{pixel}" alt="dot">' in page
+
+
+def test_markdown_export_writes_stored_text_as_text(store):
+    report = Report("Line one\n# injected", [RunTableBlock(PROJECT, columns=["name"])])
+    text = report_to_markdown(store, report)
+    assert text.startswith("# Line one # injected\n")
+    assert "\n# injected" not in text
+    assert "| &lt;/script>&lt;b>x |" in text
+    assert "| beta\\|pipe |" in text
+    assert report_to_markdown(store, Report("  ", [])).startswith("# Untitled report")
