@@ -170,6 +170,22 @@ def test_unknown_prior_run_named(sqlite_store):
     assert sweep_store.list_sweeps(tracking.open_store()) == []
 
 
+def test_many_unknown_prior_runs_listed_briefly(store_location):
+    with pytest.raises(SweepError) as raised:
+        tracking.sweep(GRID, project="mine", prior_runs=[f"zz{i}" for i in range(25)])
+    message = str(raised.value)
+    assert message.count("not found in any project") == 10
+    assert message.endswith("; and 15 more")
+
+
+def test_too_many_prior_runs_refused(sqlite_store):
+    with pytest.raises(SweepError, match="70,000 run ids; a sweep takes at most"):
+        tracking.sweep(
+            GRID, project="mine", prior_runs=[f"zz{i}" for i in range(70_000)]
+        )
+    assert sweep_store.list_sweeps(tracking.open_store()) == []
+
+
 def test_deleted_prior_run_rejected(sqlite_store):
     run_id = _log_run("gone", {"x": 1}, 1.0)
     delete_runs(tracking.open_store(), "gone", [run_id])

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 
 # The agent name that marks a prior run's trial in the trials table.
 PRIOR_RUN_AGENT = "prior run"
+# Far below PostgreSQL's 65,535 query parameters, so one IN (...) reads them.
+MAX_PRIOR_RUNS = 10_000
+# Problems listed in one error message; the rest are counted.
+_SHOWN_PROBLEMS = 10
 _RUN_STATES = ("finished", "failed", "stopped", "killed", "crashed")
 
 
@@ -45,15 +49,20 @@ def prior_run_ids(prior_runs: Iterable[str] | None) -> list[str]:
             f"prior_runs must be a list of run ids, got the string {prior_runs!r}; "
             f"write prior_runs=[{prior_runs!r}]"
         )
-    ids: list[str] = []
+    ids: dict[str, None] = {}
     for run_id in prior_runs:
         if not isinstance(run_id, str) or not run_id.strip():
             raise SweepError(
                 f"prior_runs must hold run ids as non-empty strings, got {run_id!r}"
             )
-        if run_id.strip() not in ids:
-            ids.append(run_id.strip())
-    return ids
+        ids[run_id.strip()] = None
+    if len(ids) > MAX_PRIOR_RUNS:
+        raise SweepError(
+            f"prior_runs holds {len(ids):,} run ids; a sweep takes at most "
+            f"{MAX_PRIOR_RUNS:,}. Attach the runs that matter most, such as "
+            "the best ones"
+        )
+    return list(ids)
 
 
 def attach_prior_runs(
@@ -150,7 +159,10 @@ def _check_found(
                 f"the id (the Runs page lists the runs of project {project!r})"
             )
     if problems:
-        raise SweepError("cannot attach prior runs: " + "; ".join(problems))
+        shown = "; ".join(problems[:_SHOWN_PROBLEMS])
+        if len(problems) > _SHOWN_PROBLEMS:
+            shown += f"; and {len(problems) - _SHOWN_PROBLEMS:,} more"
+        raise SweepError("cannot attach prior runs: " + shown)
 
 
 def _projects_of(conn: Connection, run_ids: list[str]) -> dict[str, list[str]]:
