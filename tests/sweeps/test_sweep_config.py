@@ -628,3 +628,15 @@ def test_hyperband_defaults():
     settings = load_sweep_config(raw).hyperband
     assert settings.eta == 3.0
     assert settings.strict is True
+
+
+def test_invalid_metric_gets_one_message():
+    raw = {
+        "method": "bayes",
+        "metric": {"name": "loss", "impute": "bogus"},
+        "parameters": {"x": {"min": 0.0, "max": 1.0}},
+    }
+    with pytest.raises(SweepConfigError) as raised:
+        load_sweep_config(raw)
+    assert "metric impute 'bogus' is not one of" in str(raised.value)
+    assert "needs a metric" not in str(raised.value)

@@ -125,12 +125,14 @@ class SweepChecker:
         parameters = self._parameters(raw.get("parameters"), method)
         metric = self._metric(raw.get("metric"))
         hyperband = self._hyperband(raw.get("early_terminate"))
-        if metric is None and method == "bayes":
+        # A metric given but invalid has its own message already.
+        metric_missing = metric is None and raw.get("metric") is None
+        if metric_missing and method == "bayes":
             self.errors.append(
                 "method bayes needs a metric to optimise; add "
                 "metric: {name: <logged key>, goal: minimize or maximize}"
             )
-        if metric is None and hyperband is not None:
+        if metric_missing and hyperband is not None:
             self.errors.append(
                 "early_terminate needs a metric to compare runs by; add "
                 "metric: {name: <logged key>, goal: minimize or maximize}"
