@@ -536,9 +536,7 @@ def _cost_delta(change: float) -> str | None:
 def _tolerance_note(result: ThresholdResult) -> None:
     """Explain a parity gap above the tolerance: no thresholds could meet it."""
     over = {
-        rate: gap
-        for rate, gap in result.gap.items()
-        if gap > result.tolerance + 1e-12
+        rate: gap for rate, gap in result.gap.items() if gap > result.tolerance + 1e-12
     }
     if result.is_randomized or not over:
         return

@@ -354,3 +354,20 @@ def test_task_override_and_two_models(demo_env):
     predicted = np.where(_scores(first, frame) > 0.5, ">50K", "<=50K")
     accuracy = np.mean(predicted == frame["income"])
     assert metric_values(app)["Accuracy"] == f"{accuracy:.3f}"
+
+
+def test_slice_column_wide(demo_env):
+    """Check the wide slice column and the caption naming the thresholds."""
+    run_id, _, _ = demo_run(demo_env, "logreg")
+    app = open_page(PERFORMANCE)
+    app.selectbox(key="wi_run").set_value(run_id).run()
+    app.selectbox(key="wi_slice_feature").set_value("sex").run()
+    assert not app.exception
+
+    table = next(
+        frame for frame in app.dataframe if "slice" in json.loads(frame.proto.columns)
+    )
+    assert json.loads(table.proto.columns)["slice"]["width"] == "large"
+    assert any(
+        c.value.startswith("All rows at the slider thresholds") for c in app.caption
+    )
