@@ -25,6 +25,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from analysis.chart_palette import category_scale
 from analysis.editor import is_numeric_feature
 from analysis.slices import MISSING_LABEL, slice_labels
 
@@ -227,7 +228,12 @@ def _color_encoding(color: str | None, labels: _Labels | None) -> alt.Color:
         return alt.Undefined
     if labels is None:
         return alt.Color(f"{color}:Q", title=color)
-    return alt.Color(f"{color}:N", title=color, sort=labels.names)
+    return alt.Color(
+        f"{color}:N",
+        title=color,
+        sort=labels.names,
+        scale=category_scale(labels.names),
+    )
 
 
 def _count_combinations(

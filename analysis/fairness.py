@@ -15,16 +15,15 @@ Strategies (names in :data:`STRATEGIES`):
 * ``demographic_parity``, ``equal_opportunity``, ``equal_accuracy``: one
   threshold per group such that the groups' selection rates (predicted positive
   over rows), true positive rates or accuracies are close. The search slides a
-  window ``[a, a + tolerance]`` over every rate ``a`` that some group reaches.
-  In each window every group takes its cheapest threshold whose rate is inside,
-  or, when it has none inside, the threshold whose rate is nearest to the
-  window. The window with the lowest total cost wins. So with the default
-  ``tolerance=0`` every group gets as close to a common target rate as its own
-  scores allow. With a tolerance, the gap (highest group rate minus lowest)
-  stays within it unless a group has no rate in the chosen window, and the
-  result's ``gap`` gives the value reached. The result never costs more than any choice
-  whose gap is within the tolerance. No group is a reference, so the result does not
-  depend on the order of the groups.
+  window ``[a, a + width]`` over every rate ``a`` that some group reaches, and
+  keeps only the windows in which every group has a rate. ``width`` is the
+  tolerance, or the smallest gap the groups' scores allow when no choice is
+  within the tolerance (accuracies of groups of different sizes are rarely
+  exactly equal, so ``tolerance=0`` often needs this). In each window every
+  group takes its cheapest threshold whose rate is inside, and the window with
+  the lowest total cost wins. The result's ``gap`` is the gap reached, and the
+  result costs no more than any choice whose gap is within ``width``. No group
+  is a reference, so the result does not depend on the order of the groups.
 * ``equalized_odds``: equal true positive rates and equal false positive rates.
   Deterministic thresholds can rarely achieve both, so, as fairlearn's
   ``ThresholdOptimizer`` does, each group mixes up to four thresholds at random
@@ -324,9 +323,9 @@ def optimize_thresholds(
         Cost of a false positive over the cost of a false negative. With 1.0 the
         minimum cost is the maximum accuracy.
     tolerance : float, default 0.0
-        Width of the window of the constrained rate that the parity strategies
-        fit every group into, see the module docstring. With 0, each group's
-        rate gets as close to a common target as its scores allow. The
+        Largest gap between the groups' constrained rates for the parity
+        strategies, see the module docstring. When no thresholds are within
+        it, the result has the smallest gap the scores allow. The
         ``equalized_odds`` result has no gap, so it ignores ``tolerance``.
     current_thresholds : float or mapping of str to float, default 0.5
         The thresholds in use now, for the "before" columns. Slices missing

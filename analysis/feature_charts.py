@@ -12,6 +12,8 @@ import logging
 import altair as alt
 import pandas as pd
 
+from analysis.chart_palette import category_scale
+
 logger = logging.getLogger(__name__)
 
 
@@ -44,7 +46,7 @@ def histogram_chart(histogram: pd.DataFrame, feature: str) -> alt.Chart:
                 alt.Tooltip("count:Q", title="Rows", format=","),
             ],
         )
-        .properties(title=feature, height=160)
+        .properties(title=_title(feature), height=160)
     )
 
 
@@ -69,14 +71,19 @@ def value_bar_chart(bars: pd.DataFrame, feature: str) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("count:Q", title="Rows"),
-            y=alt.Y("value:N", title=feature, sort=list(data["value"])),
+            y=alt.Y(
+                "value:N",
+                title=feature,
+                sort=list(data["value"]),
+                axis=alt.Axis(labelOverlap=False, labelLimit=160),
+            ),
             tooltip=[
                 alt.Tooltip("value:N", title=feature),
                 alt.Tooltip("count:Q", title="Rows", format=","),
                 alt.Tooltip("share:Q", title="Share", format=".1%"),
             ],
         )
-        .properties(title=feature, height=alt.Step(14))
+        .properties(title=_title(feature), height=alt.Step(18))
     )
 
 
@@ -120,7 +127,9 @@ def distribution_comparison_chart(
             x=alt.X("share:Q", title="Share of rows", axis=alt.Axis(format="%")),
             y=alt.Y("bin:N", title=feature, sort=order),
             yOffset=alt.YOffset("dataset:N", sort=list(names)),
-            color=alt.Color("dataset:N", title="Dataset", sort=list(names)),
+            color=alt.Color(
+                "dataset:N", title="Dataset", sort=list(names), scale=category_scale()
+            ),
             tooltip=[
                 alt.Tooltip("bin:N", title=feature),
                 alt.Tooltip("dataset:N", title="Dataset"),
@@ -129,6 +138,15 @@ def distribution_comparison_chart(
         )
         .properties(title=f"{feature}: share of rows per bin")
     )
+
+
+def _title(feature: str) -> alt.TitleParams:
+    """Return a left-aligned chart title without Vega's length limit.
+
+    In a narrow column the centred default title lost its start ("fnlwgt"
+    showed as "wgt").
+    """
+    return alt.TitleParams(text=feature, anchor="start", frame="bounds", limit=0)
 
 
 def _require(frame: pd.DataFrame, columns: tuple[str, ...]) -> None:

@@ -12,13 +12,17 @@ import logging
 import altair as alt
 import pandas as pd
 
+from analysis.chart_palette import category_scale
 from analysis.pdp import PartialDependence, PartialDependence2D
 
 logger = logging.getLogger(__name__)
 
 
 def partial_dependence_chart(
-    result: PartialDependence, *, show_ice: bool = True
+    result: PartialDependence,
+    *,
+    show_ice: bool = True,
+    current_value: object | None = None,
 ) -> alt.LayerChart:
     """Draw the average line of each model, over thin ICE lines when asked.
 
@@ -29,6 +33,10 @@ def partial_dependence_chart(
     show_ice : bool, default True
         Draw the ICE lines of the sampled rows under the averages. A single-row
         result has only its own line, so nothing is added.
+    current_value : object, optional
+        The selected row's value of the feature, drawn as a dashed rule
+        (vertical for numbers, horizontal for categories). None or NaN draws
+        no rule.
 
     Returns
     -------
@@ -44,6 +52,8 @@ def partial_dependence_chart(
     else:
         # One step per category, so every category's name has room.
         layers, height = _categorical_layers(result, y_title, show_ice), alt.Step(22)
+    if current_value is not None and not pd.isna(current_value):
+        layers.append(_current_value_rule(result, current_value))
     title = alt.TitleParams(text=result.feature, subtitle=[result.description])
     return alt.layer(*layers).properties(title=title, height=height)
 
@@ -53,7 +63,7 @@ def _numeric_layers(
 ) -> list[alt.Chart]:
     x = alt.X("value:Q", title=result.feature)
     y = alt.Y("output:Q", title=y_title)
-    color = alt.Color("model:N", title="Model")
+    color = alt.Color("model:N", title="Model", scale=category_scale())
     lines = (
         alt.Chart(result.to_frame())
         .mark_line(point=True, strokeWidth=3)
@@ -81,7 +91,7 @@ def _categorical_layers(
         axis=alt.Axis(labelLimit=140),
     )
     x = alt.X("output:Q", title=y_title)
-    color = alt.Color("model:N", title="Model")
+    color = alt.Color("model:N", title="Model", scale=category_scale())
     dots = (
         alt.Chart(average)
         .mark_point(filled=True, size=90)
@@ -95,6 +105,22 @@ def _categorical_layers(
         .encode(x=x, y=y, color=color)
     )
     return [ice, dots]
+
+
+def _current_value_rule(result: PartialDependence, value: object) -> alt.Chart:
+    """Draw the selected row's own value of the feature as a dashed rule."""
+    tooltip = alt.Tooltip("value", title=f"{result.feature} of the selected row")
+    if result.kind == "numeric":
+        data = pd.DataFrame({"value": [float(value)]})
+        position = {"x": alt.X("value:Q")}
+    else:
+        data = pd.DataFrame({"value": [str(value)]})
+        position = {"y": alt.Y("value:N")}
+    return (
+        alt.Chart(data)
+        .mark_rule(color="black", strokeDash=[4, 4], strokeWidth=2)
+        .encode(**position, tooltip=[tooltip])
+    )
 
 
 def _tooltip(result: PartialDependence, y_title: str) -> list[alt.Tooltip]:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import altair as alt
 import pandas as pd
 
+from analysis.chart_palette import category_scale
 from analysis.slices import ALL_ROWS_LABEL
 
 logger = logging.getLogger(__name__)
@@ -373,7 +374,7 @@ def slice_error_chart(slice_frame: pd.DataFrame) -> alt.Chart:
             x=alt.X("value:Q", title="Error"),
             y=alt.Y("slice:N", title="Slice", sort=list(rows["slice"].astype(str))),
             yOffset=alt.YOffset("statistic:N"),
-            color=alt.Color("statistic:N", title=None),
+            color=alt.Color("statistic:N", title=None, scale=category_scale()),
             opacity=alt.condition(alt.datum.small, alt.value(0.4), alt.value(1.0)),
             tooltip=[
                 alt.Tooltip("slice:N", title="Slice"),
@@ -415,7 +416,7 @@ def _curve_chart(
         ],
     }
     if color is not None:
-        encoding["color"] = alt.Color(f"{color}:N", title=color)
+        encoding["color"] = alt.Color(f"{color}:N", title=color, scale=category_scale())
     layers = [alt.Chart(data).mark_line().encode(**encoding)]
 
     if diagonal:
@@ -439,7 +440,7 @@ def _marker_layer(
         tooltip.insert(0, alt.Tooltip("threshold:Q", title="Threshold", format=".4g"))
     encoding = {"x": f"{x}:Q", "y": f"{y}:Q", "tooltip": tooltip}
     if color is not None and color in data.columns:
-        encoding["color"] = alt.Color(f"{color}:N", title=color)
+        encoding["color"] = alt.Color(f"{color}:N", title=color, scale=category_scale())
     return (
         alt.Chart(data)
         .mark_point(size=90, filled=True, color="black")

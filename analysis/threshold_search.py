@@ -129,9 +129,11 @@ def parity_search(
 ) -> list[int]:
     """Pick one candidate per group: the cheapest total over all rate windows.
 
-    Each window ``[a, a + tolerance]`` starts at a rate that some group reaches.
-    In a window, a group takes its cheapest candidate inside, or, when it has
-    none inside, its candidate nearest to the window.
+    Each window ``[a, a + width]`` starts at a rate that some group reaches, and
+    a window counts only when every group has a rate inside it. ``width`` is the
+    tolerance, or the smallest gap that the groups' rates allow when that is
+    larger, so the result is never cheaper than the constraint permits. In the
+    chosen window each group takes its cheapest candidate inside.
 
     Parameters
     ----------
@@ -140,7 +142,7 @@ def parity_search(
     costs : list of numpy.ndarray
         The cost at each candidate, aligned with ``rates``.
     tolerance : float
-        Width of the windows.
+        Largest gap requested between the groups' rates.
 
     Returns
     -------
@@ -152,36 +154,43 @@ def parity_search(
         _cheapest_per_rate(rate, cost) for rate, cost in zip(rates, costs, strict=True)
     ]
     starts = np.unique(np.concatenate([values for values, _, _ in reduced]))
-    window_ends = starts + tolerance + RATE_SLACK
+    width = max(tolerance, smallest_gap([values for values, _, _ in reduced]))
+    window_ends = starts + width + RATE_SLACK
 
     total = np.zeros(len(starts))
     windows = []
-    for values, group_costs, candidate in reduced:
+    for values, group_costs, _ in reduced:
         low, high = _window_bounds(values, starts, window_ends)
         total += _range_minimum(group_costs, low, high)
-
-        # Windows without any of the group's rates take its nearest rate.
-        empty = np.flatnonzero(high == low)
-        nearest = np.full(len(starts), -1)
-        nearest[empty] = _nearest_outside(
-            values, group_costs, candidate, starts[empty], tolerance, low[empty]
-        )
-        total[empty] += group_costs[nearest[empty]]
-        windows.append((low, high, nearest))
+        total[high == low] = np.inf
+        windows.append((low, high))
     best = int(np.argmin(total))
 
     picks = []
-    for (_, group_costs, candidate), (low, high, nearest) in zip(
-        reduced, windows, strict=True
-    ):
-        if high[best] == low[best]:
-            picks.append(int(candidate[nearest[best]]))
-            continue
+    for (_, group_costs, candidate), (low, high) in zip(reduced, windows, strict=True):
         window = slice(low[best], high[best])
         window_costs = group_costs[window]
         cheapest = np.flatnonzero(window_costs == window_costs.min())
         picks.append(int(np.min(candidate[window][cheapest])))
     return picks
+
+
+def smallest_gap(rates: list[np.ndarray]) -> float:
+    """Return the smallest range of rates that contains one rate of every group.
+
+    The best range starts at some group's rate ``a`` and ends at the largest,
+    over the groups, of each group's lowest rate at or above ``a``.
+    """
+    starts = np.unique(np.concatenate(rates))
+    ends = np.full(len(starts), -np.inf)
+    for values in rates:
+        ordered = np.sort(values)
+        position = np.searchsorted(ordered, starts, side="left")
+        reached = position < len(ordered)
+        next_rate = np.full(len(starts), np.inf)
+        next_rate[reached] = ordered[position[reached]]
+        ends = np.maximum(ends, next_rate)
+    return float(np.min(ends - starts))
 
 
 def _window_bounds(
@@ -200,38 +209,6 @@ def _window_bounds(
     first_reaching = np.searchsorted(window_ends, values, side="left")
     reaching = np.bincount(first_reaching, minlength=n_windows + 1)[:n_windows]
     return below, np.cumsum(reaching)
-
-
-def _nearest_outside(
-    values: np.ndarray,
-    group_costs: np.ndarray,
-    candidate: np.ndarray,
-    starts: np.ndarray,
-    tolerance: float,
-    low: np.ndarray,
-) -> np.ndarray:
-    """For each window, return the position of the group's rate nearest to it.
-
-    Only meaningful where the window contains none of the group's rates. The
-    neighbours are then the last rate below the window and the first above.
-    Equal distances go to the cheaper one, then to the higher threshold.
-    """
-    last = len(values) - 1
-    below = np.maximum(low - 1, 0)
-    above = np.minimum(low, last)
-    below_distance = np.where(low > 0, starts - values[below], np.inf)
-    above_distance = np.where(low <= last, values[above] - starts - tolerance, np.inf)
-    nearest = np.where(below_distance < above_distance, below, above)
-
-    tied = np.flatnonzero(np.abs(below_distance - above_distance) <= RATE_SLACK)
-    if len(tied):
-        below_key = np.stack([group_costs[below[tied]], candidate[below[tied]]])
-        above_key = np.stack([group_costs[above[tied]], candidate[above[tied]]])
-        cheaper_below = (below_key[0] < above_key[0]) | (
-            (below_key[0] == above_key[0]) & (below_key[1] < above_key[1])
-        )
-        nearest[tied] = np.where(cheaper_below, below[tied], above[tied])
-    return nearest
 
 
 def _cheapest_per_rate(

@@ -2,9 +2,11 @@
 
 Everything that depends on a threshold runs in one fragment, so moving a slider
 reruns only the fragment, while the model, the dataset and the scores stay cached
-above it. A slice without its own threshold uses the global one. Choosing a
-threshold strategy sets every slice's threshold, as the What-If Tool does, and
-moving a slice's slider switches back to custom thresholds.
+above it. A slice without its own threshold uses the global one. Every metric
+outside the strategy section uses the slider thresholds. A threshold strategy
+compares its thresholds with the slider thresholds, so its "before" never
+depends on which strategy was chosen earlier. A button copies a strategy's
+thresholds to the sliders, and moving a slice's slider switches back to custom.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from pages.ui.slicing import (
     set_slice_thresholds,
     threshold_slider,
 )
-from pages.ui.state import keep, kept, remember, restore
+from pages.ui.state import keep, remember, restore
 from pages.ui.tables import PERCENT_FORMAT, rounded_percents, table_with_download
 from pages.ui.whatif import LoadedModel, WhatIf
 
@@ -114,11 +116,11 @@ def _threshold_views(context: WhatIf, slicing: Slicing) -> None:
         for loaded in context.models
     ]
     chosen = tables[context.models.index(model)]
-    _overall_strip(chosen)
+    _overall_strip(chosen, thresholds, threshold)
     _slice_table(context, slicing, tables)
     _slice_detail(context, slicing, model, chosen, thresholds, threshold)
     if result is not None:
-        _strategy_result(result)
+        _strategy_result(result, slicing)
 
 
 def _cost_ratio(container: Any) -> float:
@@ -160,8 +162,6 @@ def _strategy(
         list(STRATEGIES),
         format_func=STRATEGY_LABELS.get,
         key="wi_strategy",
-        on_change=_remember_before,
-        args=(slicing, threshold),
     )
     remember("wi_strategy")
     tolerance = 0.0
@@ -179,13 +179,9 @@ def _strategy(
     if strategy == "custom":
         return None
 
-    before = kept("strategy_before") or _effective_thresholds(slicing, threshold)
-    before = {
-        name: value
-        for name, value in before.items()
-        if name in set(slicing.slice_names())
-    }
-    result = optimize_thresholds(
+    # "Before" is always the slider thresholds, never an earlier strategy's.
+    before = _effective_thresholds(slicing, threshold)
+    return optimize_thresholds(
         y_true,
         scores,
         slicing.labels,
@@ -194,16 +190,12 @@ def _strategy(
         tolerance=float(tolerance),
         current_thresholds=before,
     )
-    if not result.is_randomized:
-        chosen = {name: float(value) for name, value in result.thresholds.items()}
-        if chosen != kept_slice_thresholds(slicing):
-            set_slice_thresholds(slicing, chosen)
-    return result
 
 
-def _remember_before(slicing: Slicing, threshold: float) -> None:
-    """Keep the thresholds in use when a strategy is chosen, for its "before"."""
-    keep("strategy_before", _effective_thresholds(slicing, threshold))
+def _apply_strategy(slicing: Slicing, thresholds: dict[str, float]) -> None:
+    set_slice_thresholds(slicing, thresholds)
+    st.session_state["wi_strategy"] = "custom"
+    keep("wi_strategy", "custom")
 
 
 def _effective_thresholds(slicing: Slicing, threshold: float) -> dict[str, float]:
@@ -347,8 +339,19 @@ def _slice_curves(
     return roc_curve(_y_true, _scores), pr_curve(_y_true, _scores)
 
 
-def _overall_strip(table: pd.DataFrame) -> None:
+def format_cost(cost: float) -> str:
+    """Format a cost short enough for a metric: no decimals unless it has any."""
+    if float(cost).is_integer():
+        return f"{cost:,.0f}"
+    return f"{cost:,.1f}"
+
+
+def _overall_strip(
+    table: pd.DataFrame, thresholds: dict[str, float], threshold: float
+) -> None:
     overall = table.iloc[0]
+    own = f", own thresholds for {len(thresholds)} slice(s)" if thresholds else ""
+    st.caption(f"All rows at the slider thresholds: global {threshold:.3f}{own}.")
     names = {
         "Accuracy": "accuracy",
         "Precision": "precision",
@@ -361,7 +364,11 @@ def _overall_strip(table: pd.DataFrame) -> None:
     cells = st.columns(len(names) + 1)
     for cell, (title, column) in zip(cells, names.items(), strict=False):
         cell.metric(title, f"{overall[column]:.3f}")
-    cells[-1].metric("Cost", f"{overall['cost']:,.1f}")
+    cells[-1].metric(
+        "Cost",
+        format_cost(overall["cost"]),
+        help=f"{overall['cost']:,.2f}, that is cost ratio x FP + FN.",
+    )
 
 
 def _slice_table(context: WhatIf, slicing: Slicing, tables: list[pd.DataFrame]) -> None:
@@ -468,24 +475,37 @@ def _slice_detail(
     )
 
 
-def _strategy_result(result: ThresholdResult) -> None:
+def _strategy_result(result: ThresholdResult, slicing: Slicing) -> None:
     st.subheader(f"{STRATEGY_LABELS[result.strategy]}: before and after")
+    st.caption(
+        "Before: the slider thresholds, as in the metrics above. After: the "
+        "strategy's thresholds, which the sliders get only from the button below."
+    )
 
     cells = st.columns(3)
-    cells[0].metric("Total cost before", f"{result.total_cost_before:,.2f}")
+    cells[0].metric("Cost at slider thresholds", format_cost(result.total_cost_before))
     cells[1].metric(
-        "Total cost after",
-        f"{result.total_cost:,.2f}",
-        delta=f"{result.total_cost - result.total_cost_before:+,.2f}",
+        "Cost at strategy thresholds",
+        format_cost(result.total_cost),
+        delta=_cost_delta(result.total_cost - result.total_cost_before),
         delta_color="inverse",
     )
     gaps = ", ".join(f"{rate} {gap:.3f}" for rate, gap in result.gap.items())
-    cells[2].metric("Gap after", gaps or "none")
+    cells[2].metric("Gap at strategy thresholds", gaps or "none")
+    _tolerance_note(result)
 
     if result.is_randomized:
         st.info(
             "Equalized odds mixes thresholds at random within a slice, so the slice "
             "sliders keep their values. The rates below are expected values."
+        )
+    else:
+        chosen = {name: float(value) for name, value in result.thresholds.items()}
+        st.button(
+            "Set the slice sliders to these thresholds",
+            key="wi_strategy_apply",
+            on_click=_apply_strategy,
+            args=(slicing, chosen),
         )
     if result.unconstrained:
         st.caption(
@@ -504,3 +524,26 @@ def _strategy_result(result: ThresholdResult) -> None:
     )
     remember("wi_strategy_rate")
     st.altair_chart(threshold_strategy_chart(result.table, rate), width="stretch")
+
+
+def _cost_delta(change: float) -> str | None:
+    """Return the cost change for a metric delta, or None when it is zero."""
+    if abs(change) < 1e-9:
+        return None
+    return f"{change:+,.1f}"
+
+
+def _tolerance_note(result: ThresholdResult) -> None:
+    """Explain a parity gap above the tolerance: no thresholds could meet it."""
+    over = {
+        rate: gap for rate, gap in result.gap.items() if gap > result.tolerance + 1e-12
+    }
+    if result.is_randomized or not over:
+        return
+    rate, gap = next(iter(over.items()))
+    st.caption(
+        f"No thresholds bring the {rate} gap within the tolerance "
+        f"{result.tolerance:.3f}, because each slice reaches only a few {rate} "
+        f"values. These thresholds have the smallest gap the scores allow, "
+        f"{gap:.3f}, at the lowest cost."
+    )

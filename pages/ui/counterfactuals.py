@@ -295,8 +295,10 @@ def _show_search(
     if isinstance(search, str):
         st.error(f"The search failed: {search}")
         return
+    # A binary target is already in the caption above the constraints.
+    target = "" if context.task == "binary" else f"Target: {search.target}. "
     st.caption(
-        f"Target: {search.target}. {search.n_predicted:,} rows predicted"
+        f"{target}{search.n_predicted:,} rows predicted"
         + ("" if search.exhaustive else "; some levels were sampled, not exhaustive")
         + "."
     )
@@ -305,13 +307,20 @@ def _show_search(
         table.insert(
             0, "answer", ["selected row"] + [str(i + 1) for i in range(len(table) - 1)]
         )
+        if context.task != "regression":
+            scores = [row.predictions[0].score]
+            scores += [answer.score for answer in search.counterfactuals]
+            table.insert(table.columns.get_loc("prediction") + 1, "score", scores)
         st.dataframe(table, hide_index=True, key="wi_gcf_table")
         for index, answer in enumerate(search.counterfactuals, start=1):
             changes = "; ".join(
                 f"{change.feature}: {change.old} -> {change.new}"
                 for change in answer.changes
             )
-            st.markdown(f"**{index}.** {changes} → **{answer.prediction}**")
+            new_score = (
+                "" if answer.score is None else _score_text(context, answer.score)
+            )
+            st.markdown(f"**{index}.** {changes} → **{answer.prediction}**{new_score}")
         return
 
     st.warning(search.message or "No counterfactual was found.")

@@ -228,7 +228,15 @@ def datapoint_editor(
         )
     else:
         current = row_frame(context.frame, overlay, row_id)
-        values = _feature_widgets(context, row_id, current)
+        layout = _image_layout(context)
+        if layout is not None:
+            # An image row is read from its picture, so the picture comes first
+            # and its many pixel inputs are folded away.
+            _images(context, layout, overlay.base_position(row_id), row_id, current)
+            with st.expander(f"Edit the {len(context.features)} pixel values"):
+                values = _feature_widgets(context, row_id, current)
+        else:
+            values = _feature_widgets(context, row_id, current)
         try:
             changed = set_row_values(context.frame, overlay, row_id, values)
         except ValueError as exc:
@@ -241,7 +249,9 @@ def datapoint_editor(
     row = selected_row(context, overlay, row_id, thresholds)
     if context.predictions_only:
         st.dataframe(row.frame, hide_index=True, key="wi_row_values")
-    _images(context, row)
+        layout = _image_layout(context)
+        if layout is not None:
+            _images(context, layout, row.base, row.row_id, row.frame)
     _prediction_metrics(context, row)
     _history(context)
     return row
@@ -281,24 +291,39 @@ def _feature_widgets(context: WhatIf, row_id: int, row: pd.DataFrame) -> dict[st
     return values
 
 
-def _images(context: WhatIf, row: SelectedRow) -> None:
+def _image_layout(context: WhatIf) -> Any:
+    """Return the image layout and value range of the features, or None."""
+    return image_layout_for(context.data_key, tuple(context.features), context.frame)
+
+
+def _images(
+    context: WhatIf, found: Any, base: int, row_id: int, current: pd.DataFrame
+) -> None:
     """Show an image row as a picture, the dataset's next to the edited one."""
-    found = image_layout_for(context.data_key, tuple(context.features), context.frame)
-    if found is None:
-        return
     layout, value_range = found
-    original = context.frame.iloc[[row.base]]
+    original = context.frame.iloc[[base]]
     images = row_images(
-        pd.concat([original, row.frame], ignore_index=True),
+        pd.concat([original, current], ignore_index=True),
         layout,
         value_range,
         scale=12,
     )
     st.image(
         list(images),
-        caption=[f"row {row.base} in the dataset", f"row {row.row_id} as edited"],
+        caption=[f"row {base} in the dataset", f"row {row_id} as edited"],
         width=120,
     )
+
+
+def _score_delta(change: float, number_format: str) -> str | None:
+    """Return a metric delta, or None when the change rounds to zero.
+
+    Streamlit draws even "+0.0000" as a green upward arrow.
+    """
+    text = f"{change:+{number_format}}"
+    if float(text) == 0:
+        return None
+    return text
 
 
 def _prediction_metrics(context: WhatIf, row: SelectedRow) -> None:
@@ -310,7 +335,9 @@ def _prediction_metrics(context: WhatIf, row: SelectedRow) -> None:
         )
     )
     for model, prediction in zip(context.models, row.predictions, strict=True):
-        suffix = "" if model is context.model else f" ({model.name})"
+        suffix = context.model_suffix(model)
+        if suffix:
+            st.caption(f"Model {context.models.index(model) + 1}: {model.name}")
         cells = st.columns(3)
         if context.task == "regression":
             original = float(model.scores[original_row])
@@ -318,7 +345,7 @@ def _prediction_metrics(context: WhatIf, row: SelectedRow) -> None:
             cells[1].metric(
                 f"Edited prediction{suffix}",
                 f"{prediction.score:.4g}",
-                delta=f"{prediction.score - original:+.4g}",
+                delta=_score_delta(prediction.score - original, ".4g"),
             )
         elif context.task == "binary":
             original = float(model.scores[original_row, context.pos_index])
@@ -328,7 +355,7 @@ def _prediction_metrics(context: WhatIf, row: SelectedRow) -> None:
             cells[1].metric(
                 f"Edited score of {context.positive}{suffix}",
                 f"{prediction.score:.4f}",
-                delta=f"{prediction.score - original:+.4f}",
+                delta=_score_delta(prediction.score - original, ".4f"),
             )
             cells[2].metric(f"Edited prediction{suffix}", str(prediction.prediction))
         else:

@@ -4,12 +4,14 @@ Fields are the dataset's columns, each model's outputs (prediction, score, corre
 or error), the row id, and the distance of every row to the row open in the
 editor. The rows are those of the edited dataset (see :mod:`pages.ui.edits`):
 edited rows with their edited values, added rows, and no deleted rows. Each point
-carries its editor row id, which opens it in the editor.
+carries its editor row id, and clicking it puts that id in the Row box, whose
+button opens the row in the editor.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,9 @@ NONE = "(none)"
 ROW_FIELD = "row id"
 LISTED_ROWS = 1000
 THUMBNAILS = 24
+ROW_BOX_KEY = "wi_explore_row"
+# The row of the last point clicked in the chart.
+LAST_PICK_KEY = "wi_explorer_last_pick"
 
 
 def output_fields(context: WhatIf) -> list[str]:
@@ -109,17 +114,26 @@ def explorer(context: WhatIf, slicing: Slicing) -> None:
             selection_mode=SELECTION_NAME,
             key="wi_explorer_chart",
         )
-        picked = _picked_row(event)
-        if picked is not None and st.button(
-            f"Open row {picked} in the datapoint editor", key="wi_open_picked"
-        ):
-            _switch(picked)
+        put_pick_in_row_box(_picked_row(event), st.session_state)
+        st.caption("Click a point to put its row in the Row box below.")
     else:
         st.altair_chart(view.chart, width="stretch")
 
     _open_row_controls(overlay, selected)
     _thumbnails(context, slicing, data, selected)
     _rows_table(context, data, chosen)
+
+
+def put_pick_in_row_box(picked: int | None, state: MutableMapping[str, Any]) -> None:
+    """Set the Row box to a newly clicked point's row, before the box is drawn.
+
+    The chart keeps its selection across reruns, so only a pick that differs
+    from the last one is taken, and a row typed into the box afterwards stays.
+    """
+    if picked is None or picked == state.get(LAST_PICK_KEY):
+        return
+    state[LAST_PICK_KEY] = picked
+    state[ROW_BOX_KEY] = picked
 
 
 def _open_row_controls(overlay: EditOverlay, selected: int) -> None:
@@ -129,19 +143,19 @@ def _open_row_controls(overlay: EditOverlay, selected: int) -> None:
         return overlay.contains(row_id) and not overlay.is_deleted(row_id)
 
     cells = st.columns([2, 2, 3])
-    restore("wi_explore_row", valid=openable, default=selected)
+    restore(ROW_BOX_KEY, valid=openable, default=selected)
     row = int(
         cells[0].number_input(
             "Row",
             min_value=0,
             max_value=overlay.next_id - 1,
             step=1,
-            key="wi_explore_row",
+            key=ROW_BOX_KEY,
             help=f"Rows 0 to {overlay.n_rows - 1} are the dataset's; rows added in "
             "the editor follow.",
         )
     )
-    remember("wi_explore_row")
+    remember(ROW_BOX_KEY)
     if not openable(row):
         cells[1].caption(f"Row {row} was deleted in the editor; choose another row.")
         return

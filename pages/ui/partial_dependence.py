@@ -71,16 +71,25 @@ def partial_dependence_view(context: WhatIf, row: SelectedRow) -> None:
     by_name = {result.feature: result for result in results}
     columns = st.columns(2)
     for index, name in enumerate(shown):
-        columns[index % 2].altair_chart(
-            partial_dependence_chart(by_name[name], show_ice=options["ice"]),
-            width="stretch",
+        chart = partial_dependence_chart(
+            by_name[name],
+            show_ice=options["ice"],
+            current_value=_row_value(row, name),
         )
+        columns[index % 2].altair_chart(chart, width="stretch")
     variation = pd.DataFrame(
         {"feature": names, "variation": [result.variation for result in results]}
     )
     with st.expander("Variation of every feature"):
         st.dataframe(variation, hide_index=True, key="wi_pdp_variation")
     _heatmap(context, row, models, model_keys, values_key, options, names)
+
+
+def _row_value(row: SelectedRow, feature: str) -> object | None:
+    """Return the selected row's value of a feature, or None when it has none."""
+    if feature not in row.frame.columns:
+        return None
+    return row.frame[feature].iloc[0]
 
 
 def _options(context: WhatIf) -> dict[str, Any]:

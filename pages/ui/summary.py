@@ -25,9 +25,9 @@ def summary_metrics(context: WhatIf, threshold: float, slicing: Slicing) -> None
     cells = st.columns(2 * len(context.models) + 1)
     position = 0
     for model in context.models:
-        suffix = "" if model is context.model else f" ({model.name})"
+        suffix = context.model_suffix(model)
         for title, value in _headline(context, model, threshold, slicing):
-            cells[position].metric(title + suffix, value)
+            cells[position].metric(title + suffix, value, help=f"Model: {model.name}")
             position += 1
     cells[position].metric("Rows", f"{len(context.frame):,}")
 

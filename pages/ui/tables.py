@@ -14,6 +14,9 @@ logger = logging.getLogger(__name__)
 
 # Percentages from 0 to 100, shown as "45.6%".
 PERCENT_FORMAT = st.column_config.NumberColumn(format="%.1f%%")
+# Slice names of two features, such as "Female / Black", need more than the
+# default width, which cut them after "Female /".
+SLICE_COLUMN = st.column_config.TextColumn(width="large")
 
 
 def rounded_percents(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -39,9 +42,14 @@ def table_with_download(
     file_name : str
         Name of the downloaded file.
     **dataframe_options
-        Passed to ``st.dataframe``, such as ``column_config``.
+        Passed to ``st.dataframe``, such as ``column_config``. A ``slice``
+        column is drawn wide unless ``column_config`` sets it.
     """
     dataframe_options.setdefault("hide_index", True)
+    if "slice" in frame.columns:
+        config = dict(dataframe_options.get("column_config") or {})
+        config.setdefault("slice", SLICE_COLUMN)
+        dataframe_options["column_config"] = config
     st.dataframe(frame, key=key, **dataframe_options)
     st.download_button(
         "Download CSV",

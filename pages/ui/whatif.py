@@ -114,6 +114,16 @@ class WhatIf:
         """The first model."""
         return self.models[0]
 
+    def model_suffix(self, model: LoadedModel) -> str:
+        """Return the short label suffix of a model: empty for the first one.
+
+        Run names are too long for a metric label, so later models are
+        numbered and their names go in the metric's help.
+        """
+        if model is self.model:
+            return ""
+        return f" (model {self.models.index(model) + 1})"
+
     @property
     def classes(self) -> list[Any] | None:
         """Class labels of the first model; None for regression."""

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.chart_palette import CATEGORY_SCHEME, WIDE_CATEGORY_SCHEME
 from analysis.explorer import (
     HISTOGRAM_BINS,
     MAX_COLOR_CATEGORIES,
@@ -275,3 +276,11 @@ def test_marks_bounded_at_many_rows(fields):
 
     assert view.n_marks == len(view.chart.data)
     assert view.n_marks <= 3_000
+
+
+def test_category_colours_contrast(data):
+    """Check the categorical scheme for a nominal colour and its wide variant."""
+    spec = explorer_chart(data, x="age", y="score", color="sex").chart.to_dict()
+    assert spec["encoding"]["color"]["scale"] == {"scheme": CATEGORY_SCHEME}
+    wide = explorer_chart(data, x="age", y="score", color="city").chart.to_dict()
+    assert wide["encoding"]["color"]["scale"] == {"scheme": WIDE_CATEGORY_SCHEME}

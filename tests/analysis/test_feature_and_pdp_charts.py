@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from analysis.chart_palette import CATEGORY_SCHEME
 from analysis.feature_charts import (
     distribution_comparison_chart,
     histogram_chart,
@@ -79,3 +80,58 @@ def test_heatmap_cells(frame):
     cells = chart.data
     assert len(cells) == len(result.grids[0]) * len(result.grids[1])
     assert cells["output"].to_numpy() == pytest.approx(result.values["A"].reshape(-1))
+
+
+def test_two_models_get_contrasting_colours(frame):
+    """Check that model lines use the categorical scheme, not the theme's blues."""
+    features = ["x", "z"]
+    model = make_predictor(LogisticRegression().fit(frame[features], frame["label"]))
+    result = partial_dependence(
+        frame, {"A": model, "B": model}, "x", sample_size=100, n_ice=5, label="label"
+    )
+    spec = partial_dependence_chart(result).to_dict()
+    for layer in spec["layer"]:
+        assert layer["encoding"]["color"]["scale"] == {"scheme": CATEGORY_SCHEME}
+    assert CATEGORY_SCHEME == "tableau10"
+
+
+def test_current_value_rule_numeric(frame):
+    """Check the dashed rule at the selected row's value on a numeric axis."""
+    features = ["x", "z"]
+    model = make_predictor(LogisticRegression().fit(frame[features], frame["label"]))
+    result = partial_dependence(frame, {"A": model}, "x", sample_size=100, n_ice=5)
+    chart = partial_dependence_chart(result, current_value=0.25)
+    rule = chart.layer[-1]
+    assert rule.to_dict()["mark"]["type"] == "rule"
+    assert rule.data["value"].tolist() == [0.25]
+    assert len(partial_dependence_chart(result, current_value=float("nan")).layer) == 2
+
+
+def test_current_value_rule_categorical(frame):
+    """Check the rule on the category axis of a categorical feature."""
+    model = make_predictor(
+        LogisticRegression().fit(pd.get_dummies(frame[["kind"]]), frame["label"])
+    )
+    encoded = frame.assign(**pd.get_dummies(frame[["kind"]]))
+    result = partial_dependence(
+        encoded, {"A": model}, "kind", sample_size=50, n_ice=5, label="label"
+    )
+    rule = partial_dependence_chart(result, current_value="b").layer[-1]
+    encoding = rule.to_dict()["encoding"]
+    assert "y" in encoding
+    assert "x" not in encoding
+    assert rule.data["value"].tolist() == ["b"]
+
+
+def test_feature_titles_and_labels_whole():
+    """Check uncut titles and a label for every category of a bar chart."""
+    bars = pd.DataFrame(
+        {"value": list("abcdefgh"), "count": range(8, 0, -1), "share": [0.1] * 8}
+    )
+    spec = value_bar_chart(bars, "fnlwgt").to_dict()
+    assert spec["title"]["text"] == "fnlwgt"
+    assert spec["title"]["limit"] == 0
+    assert spec["title"]["anchor"] == "start"
+    assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False
+    histogram = pd.DataFrame({"bin_start": [0.0], "bin_end": [1.0], "count": [3]})
+    assert histogram_chart(histogram, "fnlwgt").to_dict()["title"]["limit"] == 0

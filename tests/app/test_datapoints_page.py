@@ -9,6 +9,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 
+from pages.ui.explorer import ROW_BOX_KEY, put_pick_in_row_box
 from tests.app.helpers import open_page
 from tests.app.whatif_helpers import (
     DATAPOINTS,
@@ -80,6 +81,34 @@ def test_open_row_in_editor(demo_env):
     assert app.query_params["row"] == "5"
     assert app.number_input(key="wi_row").value == 5
     assert any(m.value.startswith("Row 5 is") for m in app.markdown)
+
+
+def test_clicked_point_fills_row_box():
+    """Check that a new click sets the Row box and a typed row then stays."""
+    state = {ROW_BOX_KEY: 0}
+    put_pick_in_row_box(7, state)
+    assert state[ROW_BOX_KEY] == 7
+
+    # The chart reports the same selection on the next rerun.
+    state[ROW_BOX_KEY] = 3
+    put_pick_in_row_box(7, state)
+    assert state[ROW_BOX_KEY] == 3
+
+    put_pick_in_row_box(9, state)
+    assert state[ROW_BOX_KEY] == 9
+    put_pick_in_row_box(None, state)
+    assert state[ROW_BOX_KEY] == 9
+
+
+def test_one_open_row_button(demo_env):
+    """Check that the scatter view has only the Row box's open button."""
+    app = open_page(DATAPOINTS)
+    app.selectbox(key="wi_y").set_value("age").run()
+    assert not app.exception
+    assert any(c.value.startswith("Click a point") for c in app.caption)
+    labels = [button.label for button in app.button]
+    assert labels.count("Open in the datapoint editor") == 1
+    assert not [label for label in labels if label.startswith("Open row")]
 
 
 def test_deleted_rows_left_out(demo_env):

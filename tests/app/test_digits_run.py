@@ -42,6 +42,23 @@ def test_thumbnails_show_cnn_predictions(digits_env):
     assert app.image[0].captions == ["row 0 in the dataset", "row 0 as edited"]
     assert metric_values(app)["Edited prediction"] == str(predicted[0])
 
+    # The picture comes before the pixel inputs, which sit in an expander.
+    pixels = [e for e in app.expander if e.label == "Edit the 64 pixel values"]
+    assert len(pixels) == 1
+    assert len(pixels[0].number_input) == 64
+    order = list(_walk(app.main))
+    first_pixel = pixels[0].number_input[0]
+    image_at = next(i for i, node in enumerate(order) if node is app.image[0])
+    pixel_at = next(i for i, node in enumerate(order) if node is first_pixel)
+    assert image_at < pixel_at
+
+
+def _walk(node):
+    """Yield the elements under ``node`` in page order."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _walk(child)
+
 
 def test_metrics_per_digit_match_sklearn(digits_env):
     """Check per-digit slices and per-class metrics against scikit-learn."""

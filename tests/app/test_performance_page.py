@@ -24,6 +24,7 @@ from sklearn.metrics import (
 
 from analysis.fairness import optimize_thresholds
 from analysis.slices import slice_labels
+from pages.ui.binary_performance import format_cost
 from tests.app.helpers import metric_values, open_page
 from tests.app.whatif_helpers import (
     PERFORMANCE,
@@ -151,7 +152,7 @@ def test_slice_threshold_moves_only_that_slice(demo_env):
 
 
 def test_strategy_thresholds_equal_analysis(demo_env):
-    """Check that demographic parity sets the thresholds optimize_thresholds returns."""
+    """Check demographic parity against optimize_thresholds, then its button."""
     run_id, predictor, frame = demo_run(demo_env, "logreg")
     scores = _scores(predictor, frame)
     actual = (frame["income"] == ">50K").to_numpy()
@@ -165,20 +166,71 @@ def test_strategy_thresholds_equal_analysis(demo_env):
     expected = optimize_thresholds(
         actual, scores, frame["sex"], "demographic_parity", cost_ratio=2.0
     )
-    table = _slice_table(app)
-    for name, threshold in expected.thresholds.items():
-        assert table.loc[name, "threshold"] == pytest.approx(threshold)
     values = metric_values(app)
-    assert values["Total cost after"] == f"{expected.total_cost:,.2f}"
-    assert values["Total cost before"] == f"{expected.total_cost_before:,.2f}"
+    assert values["Cost at strategy thresholds"] == format_cost(expected.total_cost)
+    assert values["Cost at slider thresholds"] == format_cost(
+        expected.total_cost_before
+    )
     strategy = table_with_column(app, "policy", "selection_rate_before")
     assert strategy["selection_rate"].tolist() == pytest.approx(
         expected.table["selection_rate"].tolist()
     )
+    # Choosing a strategy leaves the sliders alone.
+    assert _slice_table(app)["threshold"].tolist() == pytest.approx([0.5] * 3)
 
-    # Moving a slice's slider goes back to custom thresholds.
+    app.button(key="wi_strategy_apply").click().run()
+    table = _slice_table(app)
+    for name, threshold in expected.thresholds.items():
+        assert table.loc[name, "threshold"] == pytest.approx(threshold)
+    assert app.selectbox(key="wi_strategy").value == "custom"
+
+    # Moving a slice's slider keeps custom thresholds.
     app.slider(key="wi_slice_thr_1").set_value(0.6).run()
     assert app.selectbox(key="wi_strategy").value == "custom"
+
+
+def test_strategy_before_ignores_earlier_strategy(demo_env):
+    """Check that "before" is the slider thresholds whatever was chosen first."""
+    run_id, predictor, frame = demo_run(demo_env, "logreg")
+    scores = _scores(predictor, frame)
+    actual = (frame["income"] == ">50K").to_numpy()
+    app = open_page(PERFORMANCE)
+    app.selectbox(key="wi_run").set_value(run_id).run()
+    app.selectbox(key="wi_slice_feature").set_value("sex").run()
+    app.selectbox(key="wi_strategy").set_value("group_thresholds").run()
+    app.selectbox(key="wi_strategy").set_value("equalized_odds").run()
+    assert not app.exception
+
+    at_sliders = optimize_thresholds(actual, scores, frame["sex"], "custom")
+    cost = int(np.sum((scores >= 0.5) != actual))
+    assert at_sliders.total_cost == cost
+    values = metric_values(app)
+    assert values["Cost at slider thresholds"] == format_cost(cost)
+    # The metric row above uses the same slider thresholds.
+    assert values["Cost"] == format_cost(cost)
+
+
+def test_equal_accuracy_gap_explained(demo_env):
+    """Check that a gap above the tolerance is explained with its value."""
+    run_id, predictor, frame = demo_run(demo_env, "logreg")
+    scores = _scores(predictor, frame)
+    actual = (frame["income"] == ">50K").to_numpy()
+    app = open_page(PERFORMANCE)
+    app.selectbox(key="wi_run").set_value(run_id).run()
+    app.selectbox(key="wi_slice_feature").set_value("sex").run()
+    app.selectbox(key="wi_strategy").set_value("equal_accuracy").run()
+    assert not app.exception
+
+    expected = optimize_thresholds(actual, scores, frame["sex"], "equal_accuracy")
+    gap = expected.gap["accuracy"]
+    values = metric_values(app)
+    assert values["Gap at strategy thresholds"] == f"accuracy {gap:.3f}"
+    notes = [c.value for c in app.caption if "smallest gap" in c.value]
+    if gap > 0:
+        assert notes == [notes[0]]
+        assert f"{gap:.3f}" in notes[0]
+    else:
+        assert notes == []
 
 
 def test_deep_link_slice_thresholds(demo_env):
@@ -302,3 +354,20 @@ def test_task_override_and_two_models(demo_env):
     predicted = np.where(_scores(first, frame) > 0.5, ">50K", "<=50K")
     accuracy = np.mean(predicted == frame["income"])
     assert metric_values(app)["Accuracy"] == f"{accuracy:.3f}"
+
+
+def test_slice_column_wide(demo_env):
+    """Check the wide slice column and the caption naming the thresholds."""
+    run_id, _, _ = demo_run(demo_env, "logreg")
+    app = open_page(PERFORMANCE)
+    app.selectbox(key="wi_run").set_value(run_id).run()
+    app.selectbox(key="wi_slice_feature").set_value("sex").run()
+    assert not app.exception
+
+    table = next(
+        frame for frame in app.dataframe if "slice" in json.loads(frame.proto.columns)
+    )
+    assert json.loads(table.proto.columns)["slice"]["width"] == "large"
+    assert any(
+        c.value.startswith("All rows at the slider thresholds") for c in app.caption
+    )

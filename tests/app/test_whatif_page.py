@@ -85,6 +85,22 @@ def test_editor_prediction_matches_model(demo_env):
     assert frame.loc[3, "age"] != 70
 
 
+def test_unchanged_row_has_no_delta(demo_env):
+    """Check that an unedited row's score shows no delta arrow."""
+    run_id, predictor, frame = demo_run(demo_env, "logreg")
+    app = open_page(WHATIF)
+    app.selectbox(key="wi_run").set_value(run_id).run()
+    assert not app.exception
+
+    edited = next(m for m in app.metric if m.label == "Edited score of >50K")
+    assert edited.value == f"{_scores(predictor, frame.iloc[[0]])[0]:.4f}"
+    assert edited.delta in (None, "")
+
+    app.number_input(key="wi_edit_0_age").set_value(70).run()
+    edited = next(m for m in app.metric if m.label == "Edited score of >50K")
+    assert edited.delta not in (None, "")
+
+
 def test_edit_history_deltas(demo_env):
     """Check each history step's score and its change from the step before."""
     run_id, predictor, frame = demo_run(demo_env, "logreg")
@@ -188,6 +204,10 @@ def test_generated_counterfactuals_reach_target(demo_env):
     assert (flipped != original).all()
     assert (rows["sex"] == frame.loc[3, "sex"]).all()
     assert (rows["race"] == frame.loc[3, "race"]).all()
+    # Each answer shows the score the model gives it.
+    assert answers["score"].tolist() == pytest.approx(_scores(predictor, rows).tolist())
+    targets = [c.value for c in app.caption if c.value.startswith("Target")]
+    assert len(targets) == 1
 
 
 def test_generated_counterfactuals_blocked(demo_env):
@@ -252,7 +272,10 @@ def test_second_model_side_by_side(demo_env):
 
     actual = frame["income"] == ">50K"
     values = metric_values(app)
-    name = next(label for label in values if label.startswith("Accuracy ("))
+    name = "Accuracy (model 2)"
+    second_metric = next(m for m in app.metric if m.label == name)
+    # The long run name moves from the label to the help.
+    assert second_metric.help.startswith("Model: hgb")
     assert (
         values["Accuracy"] == f"{np.mean((_scores(first, frame) >= 0.5) == actual):.3f}"
     )
