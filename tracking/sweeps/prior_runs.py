@@ -58,7 +58,7 @@ def prior_run_ids(prior_runs: Iterable[str] | None) -> list[str]:
         ids[run_id.strip()] = None
     if len(ids) > MAX_PRIOR_RUNS:
         raise SweepError(
-            f"prior_runs holds {len(ids):,} run ids; a sweep takes at most "
+            f"prior_runs contains {len(ids):,} run ids; a sweep takes at most "
             f"{MAX_PRIOR_RUNS:,}. Attach the runs that matter most, such as "
             "the best ones"
         )
