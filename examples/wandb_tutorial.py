@@ -193,7 +193,7 @@ def main():
 
     api = wandb.Api()
     for run in api.runs(args.project, filters={"jobType": "train"}):
-        # Both runs define val_loss with summary="min", so the summary holds
+        # Both runs define val_loss with summary="min", so the summary contains
         # {"min": ...} as in W&B, where the run table shows val_loss.min.
         best = run.summary["val_loss"]["min"]
         print(f"{run.name} {run.tags}: val_loss {best:.3f} (min)")

@@ -176,15 +176,7 @@ def _all_features(
         "sort_by_variation": options["sort"],
     }
     if options["mode"] == "row":
-        grids = {
-            name: feature_grid(
-                _frame[name],
-                method=options["method"],
-                n_points=options["n_points"],
-                include=(_row[name].iloc[0],),
-            )
-            for name in _features
-        }
+        grids = _row_grids(_frame, _row, _features, options)
         return partial_dependence_all(
             _row, _models, list(_features), position=0, grids=grids, **common
         )
@@ -263,15 +255,7 @@ def _two_features(
         "label": _label,
     }
     if options["mode"] == "row":
-        grids = {
-            name: feature_grid(
-                _frame[name],
-                method=options["method"],
-                n_points=options["n_points"],
-                include=(_row[name].iloc[0],),
-            )
-            for name in _features
-        }
+        grids = _row_grids(_frame, _row, _features, options)
         return partial_dependence_2d(
             _row, _models, _features, position=0, grids=grids, **common
         )
@@ -283,3 +267,16 @@ def _two_features(
 def _key_options(options: dict[str, Any]) -> dict[str, Any]:
     """Return the options that go into a cache key (the class as text)."""
     return {name: value for name, value in options.items() if name != "target_value"}
+
+
+def _row_grids(frame: pd.DataFrame, row: pd.DataFrame, features, options: dict) -> dict:
+    """Return each feature's grid over the whole column, with the row's own value."""
+    return {
+        name: feature_grid(
+            frame[name],
+            method=options["method"],
+            n_points=options["n_points"],
+            include=(row[name].iloc[0],),
+        )
+        for name in features
+    }

@@ -83,8 +83,8 @@ def filtered_runs(runs: pd.DataFrame) -> pd.DataFrame:
     )
     matching = filter_runs(runs, states=states, tags=tags, text=text)
 
-    # A link that carries a different filter replaces the one typed earlier in
-    # this session; the page's own writes to the URL are remembered as seen.
+    # A link with a different filter replaces the one typed earlier. The page
+    # records its own URL writes as seen, so they do not count as links.
     linked = st.query_params.get("filter", "")
     if st.session_state.get("filter_expr_seen") != linked:
         st.session_state["filter_expr"] = linked
